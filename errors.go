@@ -1,0 +1,88 @@
+package passkeyd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Errors a Store returns; handlers map them to HTTP statuses.
+var (
+	// ErrNotFound means the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUsernameTaken means another user already has that username
+	// (usernames are unique case-insensitively).
+	ErrUsernameTaken = errors.New("username already taken")
+)
+
+// Error is a failure that a client can be told about: an HTTP status, a
+// stable machine-readable code and a message fit to show a person. The
+// wrapped cause is for logs only and never sent to the client.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Err     error
+}
+
+// NewError returns an *Error with the given status, code and message.
+func NewError(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// Wrap returns a copy of e that carries cause, so logs can say what
+// happened underneath while the client sees only e's code and message.
+func (e *Error) Wrap(cause error) *Error {
+	c := *e
+	c.Err = cause
+	return &c
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorBody is the JSON shape of every error answer.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// ErrInternal is what a client is told about a fault of ours; the cause is
+// logged, never sent.
+var ErrInternal = NewError(http.StatusInternalServerError, "internal_error", "Something went wrong on our side. Please try again.")
+
+// ErrUnavailable is what a client is told while the database does not answer.
+var ErrUnavailable = NewError(http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable. Please try again shortly.")
+
+// AsError returns err as an *Error, or ErrInternal wrapping err when it is
+// not one (an unexpected fault is always ours, never the client's).
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ErrInternal.Wrap(err)
+}
+
+// WriteJSON writes v as a JSON answer with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// An encoding error here means the client went away; there is nobody
+	// left to tell.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes err as a JSON error answer {"error","message"}.
+func WriteError(w http.ResponseWriter, err error) {
+	e := AsError(err)
+	WriteJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
+}

@@ -1,0 +1,64 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/passkeyd/passkeyd/sqlite"
+	"github.com/passkeyd/passkeyd/storetest"
+)
+
+func openTemp(t *testing.T) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTemp(t) })
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	db := openTemp(t)
+	for i := 0; i < 2; i++ {
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrate again (%d): %v", i, err)
+		}
+	}
+	var n int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no migrations recorded")
+	}
+}
+
+func TestWALMode(t *testing.T) {
+	db := openTemp(t)
+	var mode string
+	if err := db.SQL().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Fatalf("journal_mode = %q, want wal", mode)
+	}
+}
+
+func TestOpenRejectsBadPath(t *testing.T) {
+	for _, p := range []string{"", "a?b.db", filepath.Join(t.TempDir(), "missing-dir", "x.db")} {
+		if db, err := sqlite.Open(context.Background(), p); err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded, want an error", p)
+		}
+	}
+}
