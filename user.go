@@ -139,3 +139,15 @@ func hasControl(s string) bool {
 	}
 	return false
 }
+
+// UserInfo is a user as the JSON API shows it.
+type UserInfo struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+}
+
+// Info returns the user as the JSON API shows it.
+func (u *User) Info() UserInfo {
+	return UserInfo{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
+}

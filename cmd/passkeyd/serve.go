@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/site"
+	"github.com/passkeyd/passkeyd/password"
+)
+
+// The demo account that --demo creates when it is missing.
+const (
+	demoUsername = "test-user@sample.local"
+	demoPassword = "testUser002@password"
+)
+
+// shutdownTimeout is how long requests in flight may take to finish after
+// SIGINT or SIGTERM.
+const shutdownTimeout = 30 * time.Second
+
+// serveConfig is the server's configuration, from flags and environment.
+type serveConfig struct {
+	addr, db, sessions string
+	rpID, rpName       string
+	origins            stringList
+	tls                string
+	attachment         string
+	userVerification   string
+	demo               bool
+	ceremonyTTL        time.Duration
+	sessionIdle        time.Duration
+	sessionLifetime    time.Duration
+	logFormat          string
+}
+
+func parseServeFlags(e env, args []string) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := newFlagSet("serve")
+	fs.StringVar(&c.addr, "addr", ":8000", "listen address")
+	fs.StringVar(&c.db, "db", defaultDB, "database: sqlite:PATH or postgres://...")
+	fs.StringVar(&c.sessions, "sessions", "db", "session store: db (the same database) or redis://HOST:PORT/N")
+	fs.StringVar(&c.rpID, "rp-id", "localhost", "WebAuthn relying-party id (the site's registrable domain)")
+	fs.StringVar(&c.rpName, "rp-name", "passkeyd", "relying-party display name")
+	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
+	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
+	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
+	fs.StringVar(&c.userVerification, "user-verification", "preferred", "required, preferred or discouraged")
+	fs.BoolVar(&c.demo, "demo", false, "create the demo account "+demoUsername+" when it is missing")
+	fs.DurationVar(&c.ceremonyTTL, "ceremony-ttl", 5*time.Minute, "how long a begun passkey ceremony may be finished")
+	fs.DurationVar(&c.sessionIdle, "session-idle", 24*time.Hour, "a session unused this long ends")
+	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 7*24*time.Hour, "a session ends this long after login, used or not")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usagef("serve: unexpected argument %q", pos[0])
+	}
+	return c, c.check()
+}
+
+// check validates the values and fills in the derived default origin.
+func (c *serveConfig) check() error {
+	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+		return usagef("--addr %q: want HOST:PORT or :PORT", c.addr)
+	}
+	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") {
+		return usagef("--sessions %q: want db or redis://HOST:PORT/N", c.sessions)
+	}
+	if c.sessions != "db" {
+		return usagef("--sessions: Redis sessions are not supported by this build yet")
+	}
+	if c.rpID == "" || strings.ContainsAny(c.rpID, ":/ ") {
+		return usagef("--rp-id %q: want a domain name such as example.com", c.rpID)
+	}
+	if strings.TrimSpace(c.rpName) == "" {
+		return usagef("--rp-name must not be empty")
+	}
+	switch c.attachment {
+	case "platform", "cross-platform", "any":
+	default:
+		return usagef("--attachment %q: want platform, cross-platform or any", c.attachment)
+	}
+	switch c.userVerification {
+	case "required", "preferred", "discouraged":
+	default:
+		return usagef("--user-verification %q: want required, preferred or discouraged", c.userVerification)
+	}
+	if c.tls != "auto" && c.tls != "off" {
+		if cert, key, ok := strings.Cut(c.tls, ","); !ok || cert == "" || key == "" {
+			return usagef("--tls %q: want auto, off or CERT,KEY", c.tls)
+		}
+	}
+	if c.ceremonyTTL < 10*time.Second || c.ceremonyTTL > time.Hour {
+		return usagef("--ceremony-ttl %s: want between 10s and 1h", c.ceremonyTTL)
+	}
+	if c.sessionIdle <= 0 || c.sessionLifetime <= 0 {
+		return usagef("--session-idle and --session-lifetime must be positive")
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return usagef("--log-format %q: want text or json", c.logFormat)
+	}
+	if len(c.origins) == 0 {
+		c.origins = stringList{c.defaultOrigin()}
+	}
+	for _, o := range c.origins {
+		if err := checkOrigin(o, c.rpID); err != nil {
+			return usagef("--origin %q: %v", o, err)
+		}
+	}
+	return nil
+}
+
+// defaultOrigin derives the origin from the RP id, the listen port and
+// whether TLS is on: https://localhost:8000 by default.
+func (c *serveConfig) defaultOrigin() string {
+	_, port, _ := net.SplitHostPort(c.addr)
+	scheme := "https"
+	if c.tls == "off" {
+		scheme = "http"
+	}
+	if port == "" || port == "0" || scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		return scheme + "://" + c.rpID
+	}
+	return scheme + "://" + net.JoinHostPort(c.rpID, port)
+}
+
+// checkOrigin checks that o is a bare origin whose host is the RP id or
+// one of its subdomains, as WebAuthn requires.
+func checkOrigin(o, rpID string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return errors.New("want scheme://host[:port]")
+	}
+	host := u.Hostname()
+	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+		return fmt.Errorf("its host must be the RP id %q or a subdomain of it", rpID)
+	}
+	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		return errors.New("browsers allow passkeys over plain http only on localhost; use https")
+	}
+	return nil
+}
+
+// serve is "passkeyd serve": it runs until ctx ends (SIGINT, SIGTERM), then
+// lets requests in flight finish.
+func serve(ctx context.Context, e env, args []string) error {
+	c, err := parseServeFlags(e, args)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(e, c.logFormat)
+	b, err := openBackend(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if c.demo {
+		if err := ensureDemoUser(ctx, b, logger); err != nil {
+			return err
+		}
+	}
+	origins := []string(c.origins)
+	secure := strings.HasPrefix(origins[0], "https://")
+	sessions := passkeyd.NewSessions(passkeyd.SessionOptions{
+		Store:       b.SessionStore(),
+		Secure:      secure,
+		IdleTimeout: c.sessionIdle,
+		Lifetime:    c.sessionLifetime,
+	})
+	s, err := site.New(site.Config{Origins: origins, Logger: logger}, site.Deps{
+		Users:    b,
+		Sessions: sessions,
+		Hasher:   password.NewHasher(password.DefaultParams(), 0),
+		Health:   b.Ping,
+	})
+	if err != nil {
+		return err
+	}
+	handler, err := s.Handler()
+	if err != nil {
+		return err
+	}
+	tlsConfig, err := c.tlsConfig(logger)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	logger.Info("passkeyd listening", "addr", ln.Addr().String(), "origin", strings.Join(origins, ","), "db", redactDSN(c.db))
+	if e.ready != nil {
+		e.ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(e env, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, nil))
+}
+
+// tlsConfig returns the TLS configuration for --tls, or nil for off.
+func (c *serveConfig) tlsConfig(logger *slog.Logger) (*tls.Config, error) {
+	var cert tls.Certificate
+	switch c.tls {
+	case "off":
+		return nil, nil
+	case "auto":
+		var made bool
+		var err error
+		cert, made, err = loadOrMakeCertificate("tls", time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("--tls auto: %w", err)
+		}
+		if made {
+			logger.Info("made a self-signed certificate for localhost", "dir", "tls")
+		}
+	default:
+		certFile, keyFile, _ := strings.Cut(c.tls, ",")
+		var err error
+		if cert, err = tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+			return nil, usagef("--tls: %v", err)
+		}
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"h2", "http/1.1"},
+	}, nil
+}
+
+// ensureDemoUser creates the demo account when it is missing; an existing
+// one is left as it is.
+func ensureDemoUser(ctx context.Context, b backend, logger *slog.Logger) error {
+	if _, err := b.UserByUsername(ctx, demoUsername); err == nil {
+		return nil
+	} else if !errors.Is(err, passkeyd.ErrNotFound) {
+		return fmt.Errorf("look up demo user: %w", err)
+	}
+	u, err := passkeyd.NewUser(demoUsername, "Test User", time.Now())
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash, err = password.NewHasher(password.DefaultParams(), 1).Hash(ctx, demoPassword); err != nil {
+		return err
+	}
+	if err := b.CreateUser(ctx, u); err != nil && !errors.Is(err, passkeyd.ErrUsernameTaken) {
+		return fmt.Errorf("create demo user: %w", err)
+	}
+	logger.Info("demo account ready", "username", demoUsername)
+	return nil
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/password"
+)
+
+// maxPasswordLine is how much of standard input a password may take.
+const maxPasswordLine = 4096
+
+// readPassword reads one line from r; a single trailing "\n" or "\r\n" is
+// not part of the password. The password must pass the policy.
+func readPassword(r io.Reader) (string, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, maxPasswordLine+2), maxPasswordLine+2)
+	line, err := br.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	if err != nil && line == "" {
+		return "", usagef("--password-stdin: standard input is empty")
+	}
+	line = strings.TrimSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if err := password.ValidatePolicy(line); err != nil {
+		return "", usagef("--password-stdin: %v", err)
+	}
+	return line, nil
+}
+
+// userAdd is "passkeyd user add NAME".
+func userAdd(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("user add")
+	dsn := addDBFlag(fs)
+	displayName := fs.String("display-name", "", "name shown to the user (default: the username)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	noPassword := fs.Bool("no-password", false, "make a user who logs in with passkeys only")
+	staff := fs.Bool("staff", false, "mark the user as staff")
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("user add: give exactly one username")
+	}
+	if *fromStdin && *noPassword {
+		return usagef("user add: --password-stdin and --no-password exclude each other")
+	}
+	u, err := passkeyd.NewUser(pos[0], *displayName, time.Now())
+	if err != nil {
+		return usagef("user add: %v", err)
+	}
+	u.Staff = *staff
+	var pw string
+	if *fromStdin {
+		if pw, err = readPassword(e.stdin); err != nil {
+			return err
+		}
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if pw != "" {
+		if u.PasswordHash, err = password.NewHasher(password.DefaultParams(), 1).Hash(ctx, pw); err != nil {
+			return err
+		}
+	}
+	if err := b.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, passkeyd.ErrUsernameTaken) {
+			return usagef("user add: a user named %q exists already", u.Username)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "added user %s\n", u.Username)
+	if pw == "" {
+		fmt.Fprintf(e.stderr, "note: %s has no password; they log in with a passkey once one is registered\n", u.Username)
+	}
+	return nil
+}
+
+// userPasswd is "passkeyd user passwd NAME --password-stdin".
+func userPasswd(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("user passwd")
+	dsn := addDBFlag(fs)
+	fromStdin := fs.Bool("password-stdin", false, "read the new password from standard input (required)")
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("user passwd: give exactly one username")
+	}
+	if !*fromStdin {
+		return usagef("user passwd: --password-stdin is required (passwords are never taken from the command line)")
+	}
+	pw, err := readPassword(e.stdin)
+	if err != nil {
+		return err
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	u, err := b.UserByUsername(ctx, pos[0])
+	if errors.Is(err, passkeyd.ErrNotFound) {
+		return usagef("user passwd: no user named %q", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	hash, err := password.NewHasher(password.DefaultParams(), 1).Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := b.SetPasswordHash(ctx, u.ID, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password of %s changed\n", u.Username)
+	return nil
+}
+
+// userList is "passkeyd user list".
+func userList(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("user list")
+	dsn := addDBFlag(fs)
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("user list: unexpected argument %q", pos[0])
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	users, err := b.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tDISPLAY NAME\tSTAFF\tPASSWORD\tCREATED\tLAST LOGIN")
+	for _, u := range users {
+		last := "never"
+		if !u.LastLoginAt.IsZero() {
+			last = u.LastLoginAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.DisplayName, yesNo(u.Staff), yesNo(u.PasswordHash != ""),
+			u.CreatedAt.Format(time.RFC3339), last)
+	}
+	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,55 @@
+package site
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+// The errors a client can get wrong on the site's own routes.
+var (
+	errCrossOrigin  = passkeyd.NewError(http.StatusForbidden, "cross_origin", "This request came from another site and was refused.")
+	errTooLarge     = passkeyd.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
+	errNotLoggedIn  = passkeyd.NewError(http.StatusUnauthorized, "not_logged_in", "You need to log in first.")
+	errLoginFailed  = passkeyd.NewError(http.StatusUnauthorized, "login_failed", "Wrong username or password.")
+	errEmptyLogin   = passkeyd.NewError(http.StatusBadRequest, "missing_credentials", "Enter your username and password, or log in with a passkey.")
+	errBadForm      = passkeyd.NewError(http.StatusBadRequest, "bad_form", "The form could not be read. Reload the page and try again.")
+	errOffsiteNext  = passkeyd.NewError(http.StatusBadRequest, "bad_next", "The link you followed would send you to another site after login, so it was refused.")
+	errNotFound     = passkeyd.NewError(http.StatusNotFound, "not_found", "There is nothing here.")
+	errMethod       = passkeyd.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "This method is not allowed here.")
+	errPasskeyLogin = passkeyd.NewError(http.StatusUnauthorized, "passkey_refused", "Your passkey could not be used to log in.")
+)
+
+// fail answers a request with err: JSON for the API, an error page
+// otherwise. Our own faults are logged with their cause; the client sees
+// only a generic message.
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.classify(err)
+	if e.Status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if wantsJSON(r) {
+		passkeyd.WriteError(w, e)
+		return
+	}
+	s.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Error: e.Message})
+}
+
+// classify turns any error into the *passkeyd.Error the client sees.
+func (s *Site) classify(err error) *passkeyd.Error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge
+	}
+	if isUnavailable(err) {
+		return passkeyd.ErrUnavailable.Wrap(err)
+	}
+	return passkeyd.AsError(err)
+}
+
+// wantsJSON reports whether the request is for the JSON API.
+func wantsJSON(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/")
+}

@@ -1,0 +1,196 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "home", page{Title: "Home"})
+}
+
+// loginForm shows the login form. A next that points off the site is
+// refused here already, so a phishing link fails before anyone types a
+// password.
+func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.Query().Get("next")
+	if next != "" && !passkeyd.SafeRedirect(next) {
+		s.renderLogin(w, r, errOffsiteNext.Status, "", "", errOffsiteNext.Message)
+		return
+	}
+	s.renderLogin(w, r, http.StatusOK, next, "", "")
+}
+
+func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, username, message string) {
+	s.render(w, r, status, "login", page{Title: "Log in", Next: next, Username: username, Error: message})
+}
+
+// loginFields are the login form's fields; any other field is refused.
+var loginFields = map[string]bool{"username": true, "password": true, "passkey": true, "next": true}
+
+// loginSubmit is the login form's POST: with a username and a password it
+// is a password login, else a passkey login (the article's rule).
+func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	form, err := readForm(r, loginFields)
+	if err != nil {
+		s.failLogin(w, r, "", "", err)
+		return
+	}
+	next, username, pw, passkey := form.Get("next"), form.Get("username"), form.Get("password"), form.Get("passkey")
+	if next != "" && !passkeyd.SafeRedirect(next) {
+		s.failLogin(w, r, "", username, errOffsiteNext)
+		return
+	}
+	switch {
+	case username != "" && pw != "":
+		err = s.passwordLogin(r.Context(), username, pw)
+	case passkey != "":
+		err = errPasskeyLogin
+	default:
+		err = errEmptyLogin
+	}
+	if err != nil {
+		s.failLogin(w, r, next, username, err)
+		return
+	}
+	if next == "" {
+		next = "/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// failLogin shows the form again with the error in words. A fault of ours
+// gets the error page instead.
+func (s *Site) failLogin(w http.ResponseWriter, r *http.Request, next, username string, err error) {
+	e := s.classify(err)
+	if e.Status >= 500 {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderLogin(w, r, e.Status, next, username, e.Message)
+}
+
+// passwordLogin checks a username and password and logs the user in. An
+// unknown user, a user without a password and a wrong password all cost
+// one argon2id verification and get the same error, so neither the answer
+// nor its timing tells whether the username exists.
+func (s *Site) passwordLogin(ctx context.Context, username, pw string) error {
+	u, err := s.deps.Users.UserByUsername(ctx, username)
+	if err != nil && !errors.Is(err, passkeyd.ErrNotFound) {
+		return err
+	}
+	if u == nil || u.PasswordHash == "" {
+		s.deps.Hasher.VerifyDummy(ctx, pw)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return errLoginFailed
+	}
+	ok, err := s.deps.Hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errLoginFailed
+	}
+	now := s.deps.Now()
+	if err := s.deps.Sessions.LogIn(ctx, passkeyd.Login{UserID: u.ID, At: now.UTC()}); err != nil {
+		return err
+	}
+	if err := s.deps.Users.RecordLogin(ctx, u.ID, now); err != nil {
+		return err
+	}
+	if s.deps.Hasher.NeedsRehash(u.PasswordHash) {
+		// The hash was made with older parameters: upgrade it now that we
+		// know the password. A failure here must not fail the login.
+		if h, err := s.deps.Hasher.Hash(ctx, pw); err == nil {
+			if err := s.deps.Users.SetPasswordHash(ctx, u.ID, h); err != nil {
+				s.log.WarnContext(ctx, "rehash password", "user_id", u.ID, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.deps.Sessions.LogOut(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// readForm reads an urlencoded form body and refuses fields it does not
+// know or that appear twice, so that a confused client hears about it.
+func readForm(r *http.Request, allowed map[string]bool) (url.Values, error) {
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errTooLarge
+		}
+		return nil, errBadForm.Wrap(err)
+	}
+	for name, values := range r.PostForm {
+		if !allowed[name] {
+			return nil, passkeyd.NewError(http.StatusBadRequest, "unknown_field", "The form has a field this page does not know: "+truncate(name, 40)+".")
+		}
+		if len(values) > 1 {
+			return nil, passkeyd.NewError(http.StatusBadRequest, "duplicate_field", "The form has the field "+truncate(name, 40)+" more than once.")
+		}
+	}
+	return r.PostForm, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// apiSession tells who is logged in and how.
+func (s *Site) apiSession(w http.ResponseWriter, r *http.Request) {
+	type body struct {
+		User *passkeyd.UserInfo `json:"user"`
+		Auth *passkeyd.Auth     `json:"auth"`
+	}
+	u, l, ok := s.currentUser(r)
+	if !ok {
+		passkeyd.WriteJSON(w, http.StatusOK, body{})
+		return
+	}
+	info := u.Info()
+	passkeyd.WriteJSON(w, http.StatusOK, body{User: &info, Auth: &l.Auth})
+}
+
+func (s *Site) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := s.currentUser(r); !ok {
+		s.fail(w, r, errNotLoggedIn)
+		return
+	}
+	if err := s.deps.Sessions.LogOut(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// healthz answers 200 "ok" while the database answers, else 503.
+func (s *Site) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.deps.Health(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "health check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("unavailable"))
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}

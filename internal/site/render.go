@@ -1,0 +1,177 @@
+package site
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// views holds the parsed templates and the static files with their
+// content hashes.
+type views struct {
+	pages  map[string]*template.Template
+	files  fs.FS
+	hashes map[string]string
+}
+
+// pageNames are the templates that render a whole page inside the layout.
+var pageNames = []string{"home", "login", "error"}
+
+func newViews() (*views, error) {
+	files, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	v := &views{pages: map[string]*template.Template{}, files: files, hashes: map[string]string{}}
+	err = fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		v.hashes[path] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hash static files: %w", err)
+	}
+	funcs := template.FuncMap{"static": v.staticURL}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		v.pages[name] = t
+	}
+	return v, nil
+}
+
+// staticURL names a static file with its content hash, so that it can be
+// cached for a year and still change the moment the file does.
+func (v *views) staticURL(path string) (string, error) {
+	h, ok := v.hashes[path]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", path)
+	}
+	return "/static/" + path + "?v=" + h, nil
+}
+
+// static serves the embedded static files.
+func (v *views) static() http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(v.files))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path[len("/static/"):]
+		if h, ok := v.hashes[path]; ok && r.URL.Query().Get("v") == h {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Login   *loginView
+	Error   string
+	Scripts []string
+	// Login page.
+	Next     string
+	Username string
+}
+
+// loginView is who is logged in and how, for #login-state.
+type loginView struct {
+	Username      string
+	DisplayName   string
+	Auth          passkeyd.Auth
+	PasskeyName   string
+	Platform      string
+	CrossPlatform bool
+	Provider      string
+	At            time.Time
+}
+
+// render writes a page. Templates are executed into a buffer first, so a
+// template error becomes a clean 500 rather than half a page.
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	if p.Login == nil {
+		p.Login = s.loginView(r)
+	}
+	var buf bytes.Buffer
+	if err := s.views.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// sessionLoadedKey marks a request context that has session data, since
+// scs panics when asked about a session it has not loaded.
+type sessionLoadedKey struct{}
+
+func (s *Site) markSessionLoaded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionLoadedKey{}, true)))
+	})
+}
+
+// loginView returns who is logged in, or nil.
+func (s *Site) loginView(r *http.Request) *loginView {
+	u, l, ok := s.currentUser(r)
+	if !ok {
+		return nil
+	}
+	v := &loginView{Username: u.Username, DisplayName: u.DisplayName, Auth: l.Auth, Provider: l.Provider, At: l.At}
+	if l.Auth.Name != nil {
+		v.PasskeyName = *l.Auth.Name
+	}
+	if l.Auth.Platform != nil {
+		v.Platform = *l.Auth.Platform
+	}
+	if l.Auth.CrossPlatform != nil {
+		v.CrossPlatform = *l.Auth.CrossPlatform
+	}
+	return v
+}
+
+// currentUser returns the logged-in user and how they logged in. A session
+// whose user no longer exists (or cannot be read) counts as nobody.
+func (s *Site) currentUser(r *http.Request) (*passkeyd.User, passkeyd.Login, bool) {
+	ctx := r.Context()
+	if ctx.Value(sessionLoadedKey{}) == nil {
+		return nil, passkeyd.Login{}, false
+	}
+	l, ok := s.deps.Sessions.Current(ctx)
+	if !ok {
+		return nil, passkeyd.Login{}, false
+	}
+	u, err := s.deps.Users.UserByID(ctx, l.UserID)
+	if err != nil {
+		return nil, passkeyd.Login{}, false
+	}
+	return u, l, true
+}

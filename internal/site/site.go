@@ -1,0 +1,128 @@
+// Package site is passkeyd's web site: the pages, the password login, the
+// session API and the middleware every response goes through. cmd/passkeyd
+// wires it to a store, a session store and a listener.
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/password"
+)
+
+// MaxBodyBytes is the largest request body accepted; a larger one is 413.
+const MaxBodyBytes = 64 << 10
+
+// healthTimeout bounds how long /healthz waits for the database.
+const healthTimeout = 2 * time.Second
+
+// Config is the site's configuration.
+type Config struct {
+	// Origins are the site's origins ("https://example.com"); form posts
+	// and API calls from them are trusted.
+	Origins []string
+	// Logger receives one line per request and every fault.
+	Logger *slog.Logger
+}
+
+// Deps are what the site is built on.
+type Deps struct {
+	Users    passkeyd.UserStore
+	Sessions *passkeyd.Sessions
+	Hasher   *password.Hasher
+	// Health reports whether the database answers.
+	Health func(ctx context.Context) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Site serves passkeyd's pages and API.
+type Site struct {
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	secure bool
+	views  *views
+}
+
+// New checks the configuration and parses the templates, so that a broken
+// template fails the start, not a request.
+func New(cfg Config, deps Deps) (*Site, error) {
+	if len(cfg.Origins) == 0 {
+		return nil, errors.New("site: at least one origin is needed")
+	}
+	secure := false
+	for _, o := range cfg.Origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/" {
+			return nil, fmt.Errorf("site: origin %q is not of the form https://host[:port]", o)
+		}
+		if u.Scheme == "https" {
+			secure = true
+		}
+	}
+	if deps.Users == nil || deps.Sessions == nil || deps.Hasher == nil || deps.Health == nil {
+		return nil, errors.New("site: Users, Sessions, Hasher and Health are required")
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	v, err := newViews()
+	if err != nil {
+		return nil, err
+	}
+	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: secure, views: v}, nil
+}
+
+// Secure reports whether the site is served over HTTPS (an https origin),
+// which decides the cookie's Secure flag and HSTS.
+func (s *Site) Secure() bool { return s.secure }
+
+// Handler returns the site with all its middleware.
+func (s *Site) Handler() (http.Handler, error) {
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /{$}", s.home)
+	pages.HandleFunc("GET /login", s.loginForm)
+	pages.HandleFunc("POST /login", s.loginSubmit)
+	pages.HandleFunc("POST /logout", s.logout)
+	pages.HandleFunc("GET /api/session", s.apiSession)
+	pages.HandleFunc("POST /api/logout", s.apiLogout)
+
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.cfg.Origins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("site: trusted origin %q: %w", o, err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errCrossOrigin)
+	}))
+
+	// Everything but static files and the health check runs inside a
+	// session, so even an error page can say who is logged in.
+	var app http.Handler = s.withFallback(pages)
+	app = cop.Handler(app)
+	app = s.limitBody(app)
+	app = s.markSessionLoaded(app)
+	app = s.deps.Sessions.Manager.LoadAndSave(app)
+
+	root := http.NewServeMux()
+	root.Handle("GET /static/", s.views.static())
+	root.HandleFunc("GET /healthz", s.healthz)
+	root.Handle("/", app)
+
+	var h http.Handler = root
+	h = s.securityHeaders(h)
+	h = s.recoverPanics(h)
+	h = s.logRequests(h)
+	return h, nil
+}
