@@ -1,10 +1,14 @@
 package passkeyd
 
 import (
+	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 )
 
 // Errors a Store returns; handlers map them to HTTP statuses.
@@ -61,16 +65,6 @@ var ErrInternal = NewError(http.StatusInternalServerError, "internal_error", "So
 // ErrUnavailable is what a client is told while the database does not answer.
 var ErrUnavailable = NewError(http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable. Please try again shortly.")
 
-// AsError returns err as an *Error, or ErrInternal wrapping err when it is
-// not one (an unexpected fault is always ours, never the client's).
-func AsError(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return ErrInternal.Wrap(err)
-}
-
 // WriteJSON writes v as a JSON answer with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -83,6 +77,35 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteError writes err as a JSON error answer {"error","message"}.
 func WriteError(w http.ResponseWriter, err error) {
-	e := AsError(err)
+	e := Classify(err)
 	WriteJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
+}
+
+// Classify turns any error into the *Error a client is told: the error
+// itself when it is one; 413 for a body over the limit; 503 while the
+// database cannot be reached; else a 500 that hides the cause.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return ErrBodyTooLarge.Wrap(err)
+	}
+	if IsUnavailable(err) {
+		return ErrUnavailable.Wrap(err)
+	}
+	return ErrInternal.Wrap(err)
+}
+
+// ErrBodyTooLarge is the answer to a request body over the limit.
+var ErrBodyTooLarge = NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
+
+// IsUnavailable reports whether err means the database could not be
+// reached (as opposed to a bug): a 503, not a 500.
+func IsUnavailable(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused")
 }

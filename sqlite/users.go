@@ -103,17 +103,17 @@ func (d *DB) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
 
 // SetPasswordHash implements passkeyd.UserStore.
 func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	return d.updateUser(ctx, "set password", `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	return d.updateOne(ctx, "set password", `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
 }
 
 // RecordLogin implements passkeyd.UserStore.
 func (d *DB) RecordLogin(ctx context.Context, userID string, at time.Time) error {
-	return d.updateUser(ctx, "record login", `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
+	return d.updateOne(ctx, "record login", `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
 }
 
-// updateUser runs an UPDATE of one user row and reports ErrNotFound when
+// updateOne runs an UPDATE of one row and reports ErrNotFound when
 // no row had that id.
-func (d *DB) updateUser(ctx context.Context, what, query string, args ...any) error {
+func (d *DB) updateOne(ctx context.Context, what, query string, args ...any) error {
 	res, err := d.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

@@ -14,6 +14,8 @@ import (
 // Store is what a backend offers to the suite.
 type Store interface {
 	passkeyd.UserStore
+	passkeyd.PasskeyStore
+	passkeyd.CeremonyStore
 }
 
 // Run runs every conformance test against stores made by newStore, which
@@ -23,6 +25,13 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("UsernameCaseInsensitive", func(t *testing.T) { testUsernameCase(t, newStore(t)) })
 	t.Run("UserUpdates", func(t *testing.T) { testUserUpdates(t, newStore(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
+	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore(t)) })
+	t.Run("PasskeyOwnership", func(t *testing.T) { testPasskeyOwnership(t, newStore(t)) })
+	t.Run("PasskeyPages", func(t *testing.T) { testPasskeyPages(t, newStore(t)) })
+	t.Run("PasskeyDelete", func(t *testing.T) { testPasskeyDelete(t, newStore(t)) })
+	t.Run("CredentialIDUnique", func(t *testing.T) { testCredentialIDUnique(t, newStore(t)) })
+	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore(t)) })
+	t.Run("CeremonyTakenOnce", func(t *testing.T) { testCeremonyTakenOnce(t, newStore(t)) })
 }
 
 func mustUser(t *testing.T, s Store, username string) *passkeyd.User {

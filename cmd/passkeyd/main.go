@@ -108,11 +108,16 @@ func dispatch(ctx context.Context, e env) error {
 		default:
 			return usagef("user: unknown subcommand %q (add, passwd or list)", sub)
 		}
+	case "passkey":
+		if len(rest) == 0 || rest[0] != "list" {
+			return usagef("passkey: want \"passkey list NAME\"")
+		}
+		return passkeyList(ctx, e, rest[1:])
 	case "help":
 		fmt.Fprint(e.stdout, usageText)
 		return errHelp
 	default:
-		return usagef("unknown command %q (serve, migrate, user; see passkeyd help)", cmd)
+		return usagef("unknown command %q (serve, migrate, user, passkey; see passkeyd help)", cmd)
 	}
 }
 
@@ -123,6 +128,7 @@ const usageText = `passkeyd: password and passkey login server
   passkeyd user add NAME [--display-name S] [--password-stdin | --no-password] [--staff]
   passkeyd user passwd NAME --password-stdin
   passkeyd user list
+  passkeyd passkey list NAME
 
 Every command takes --db (or PASSKEYD_DB). Run "passkeyd serve -h" for the
 server's flags; each can also be set as PASSKEYD_<FLAG>.

@@ -71,8 +71,12 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 
 // check validates the values and fills in the derived default origin.
 func (c *serveConfig) check() error {
-	if _, _, err := net.SplitHostPort(c.addr); err != nil {
+	_, port, err := net.SplitHostPort(c.addr)
+	if err != nil {
 		return usagef("--addr %q: want HOST:PORT or :PORT", c.addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return usagef("--addr %q: the port must be a number from 0 to 65535", c.addr)
 	}
 	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") {
 		return usagef("--sessions %q: want db or redis://HOST:PORT/N", c.sessions)
@@ -179,10 +183,23 @@ func serve(ctx context.Context, e env, args []string) error {
 		IdleTimeout: c.sessionIdle,
 		Lifetime:    c.sessionLifetime,
 	})
+	passkeys, err := passkeyd.NewService(passkeyd.Config{
+		RPID:             c.rpID,
+		RPName:           c.rpName,
+		Origins:          origins,
+		Attachment:       c.attachment,
+		UserVerification: c.userVerification,
+		CeremonyTTL:      c.ceremonyTTL,
+		Logger:           logger,
+	}, passkeyd.Stores{Users: b, Passkeys: b, Ceremonies: b}, sessions)
+	if err != nil {
+		return err
+	}
 	s, err := site.New(site.Config{Origins: origins, Logger: logger}, site.Deps{
 		Users:    b,
 		Sessions: sessions,
 		Hasher:   password.NewHasher(password.DefaultParams(), 0),
+		Passkeys: passkeys,
 		Health:   b.Ping,
 	})
 	if err != nil {
@@ -218,6 +235,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	defer stopJanitor()
+	go sweepCeremonies(janitorCtx, b, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -292,4 +312,24 @@ func ensureDemoUser(ctx context.Context, b backend, logger *slog.Logger) error {
 	}
 	logger.Info("demo account ready", "username", demoUsername)
 	return nil
+}
+
+// sweepInterval is how often expired ceremonies are deleted. They are
+// refused once expired anyway; this only keeps the table small.
+const sweepInterval = time.Minute
+
+// sweepCeremonies deletes expired ceremonies until ctx ends.
+func sweepCeremonies(ctx context.Context, b backend, logger *slog.Logger) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if _, err := b.DeleteExpiredCeremonies(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Warn("delete expired ceremonies", "err", err)
+			}
+		}
+	}
 }

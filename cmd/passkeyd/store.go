@@ -24,6 +24,8 @@ const defaultDB = "sqlite:passkeyd.db"
 // backend is a store the server runs on.
 type backend interface {
 	passkeyd.UserStore
+	passkeyd.PasskeyStore
+	passkeyd.CeremonyStore
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error
 	SessionStore() scs.Store

@@ -169,3 +169,47 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// passkeyList is "passkeyd passkey list NAME".
+func passkeyList(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("passkey list")
+	dsn := addDBFlag(fs)
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("passkey list: give exactly one username")
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	u, err := b.UserByUsername(ctx, pos[0])
+	if errors.Is(err, passkeyd.ErrNotFound) {
+		return usagef("passkey list: no user named %q", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	passkeys, err := b.UserPasskeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tPROVIDER\tPLATFORM\tENABLED\tSYNCED\tCREATED\tLAST USED")
+	for _, p := range passkeys {
+		last := "never"
+		if !p.LastUsedAt.IsZero() {
+			last = p.LastUsedAt.Format(time.RFC3339)
+		}
+		provider := p.Provider
+		if provider == "" {
+			provider = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Name, provider, p.Platform, yesNo(p.Enabled),
+			yesNo(p.BackupState), p.CreatedAt.Format(time.RFC3339), last)
+	}
+	return tw.Flush()
+}

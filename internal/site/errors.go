@@ -1,7 +1,6 @@
 package site
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -38,16 +37,7 @@ func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // classify turns any error into the *passkeyd.Error the client sees.
-func (s *Site) classify(err error) *passkeyd.Error {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return errTooLarge
-	}
-	if isUnavailable(err) {
-		return passkeyd.ErrUnavailable.Wrap(err)
-	}
-	return passkeyd.AsError(err)
-}
+func (s *Site) classify(err error) *passkeyd.Error { return passkeyd.Classify(err) }
 
 // wantsJSON reports whether the request is for the JSON API.
 func wantsJSON(r *http.Request) bool {

@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 
@@ -26,7 +27,8 @@ func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, username, message string) {
-	s.render(w, r, status, "login", page{Title: "Log in", Next: next, Username: username, Error: message})
+	s.render(w, r, status, "login", page{Title: "Log in", Next: next, Username: username, Error: message,
+		Scripts: []string{"passkey.js", "login.js"}})
 }
 
 // loginFields are the login form's fields; any other field is refused.
@@ -49,7 +51,7 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case username != "" && pw != "":
 		err = s.passwordLogin(r.Context(), username, pw)
 	case passkey != "":
-		err = errPasskeyLogin
+		_, err = s.deps.Passkeys.FinishLogin(r.Context(), []byte(passkey), r.UserAgent())
 	default:
 		err = errEmptyLogin
 	}
@@ -124,9 +126,21 @@ func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// errFormType answers a form post whose body is not urlencoded.
+var errFormType = passkeyd.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+	"The form must be sent as application/x-www-form-urlencoded.")
+
 // readForm reads an urlencoded form body and refuses fields it does not
 // know or that appear twice, so that a confused client hears about it.
 func readForm(r *http.Request, allowed map[string]bool) (url.Values, error) {
+	// ParseForm silently reads any other content type as an empty form,
+	// which would tell a client that sent JSON to enter a password. A
+	// bodiless POST without a content type is an empty form.
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, errFormType
+		}
+	}
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

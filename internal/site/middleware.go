@@ -1,14 +1,10 @@
 package site
 
 import (
-	"context"
-	"database/sql/driver"
 	"errors"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -142,11 +138,3 @@ type headerProbe struct {
 func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
-
-// isUnavailable reports whether err means the database could not be
-// reached (as opposed to a bug), which is a 503 rather than a 500.
-func isUnavailable(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused")
-}

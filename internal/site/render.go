@@ -30,30 +30,40 @@ type views struct {
 }
 
 // pageNames are the templates that render a whole page inside the layout.
-var pageNames = []string{"home", "login", "error"}
+var pageNames = []string{"home", "login", "passkeys", "error"}
 
 func newViews() (*views, error) {
-	files, err := fs.Sub(staticFiles, "static")
+	own, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
+	files := overlayFS{own, passkeyd.StaticFS()}
 	v := &views{pages: map[string]*template.Template{}, files: files, hashes: map[string]string{}}
-	err = fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(files, path)
+	for _, layer := range files {
+		err := fs.WalkDir(layer, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			if _, shadowed := v.hashes[path]; shadowed {
+				return nil
+			}
+			b, err := fs.ReadFile(layer, path)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			v.hashes[path] = hex.EncodeToString(sum[:6])
+			return nil
+		})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("hash static files: %w", err)
 		}
-		sum := sha256.Sum256(b)
-		v.hashes[path] = hex.EncodeToString(sum[:6])
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hash static files: %w", err)
 	}
-	funcs := template.FuncMap{"static": v.staticURL}
+	funcs := template.FuncMap{
+		"static": v.staticURL,
+		"add":    func(a, b int) int { return a + b },
+		"sub":    func(a, b int) int { return a - b },
+	}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -94,9 +104,15 @@ type page struct {
 	Login   *loginView
 	Error   string
 	Scripts []string
+	// Flash is a one-time message from the previous request.
+	Flash string
 	// Login page.
 	Next     string
 	Username string
+	// Passkey page.
+	Passkeys []passkeyd.PasskeyInfo
+	Page     int
+	Pages    int
 }
 
 // loginView is who is logged in and how, for #login-state.
@@ -174,4 +190,17 @@ func (s *Site) currentUser(r *http.Request) (*passkeyd.User, passkeyd.Login, boo
 		return nil, passkeyd.Login{}, false
 	}
 	return u, l, true
+}
+
+// overlayFS serves the site's own static files and, beside them, the
+// passkeyd package's passkey.js.
+type overlayFS []fs.FS
+
+func (o overlayFS) Open(name string) (fs.File, error) {
+	for _, f := range o {
+		if file, err := f.Open(name); err == nil {
+			return file, nil
+		}
+	}
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }

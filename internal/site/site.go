@@ -36,6 +36,8 @@ type Deps struct {
 	Users    passkeyd.UserStore
 	Sessions *passkeyd.Sessions
 	Hasher   *password.Hasher
+	// Passkeys runs the passkey ceremonies and serves the JSON API.
+	Passkeys *passkeyd.Service
 	// Health reports whether the database answers.
 	Health func(ctx context.Context) error
 	// Now is the clock; nil means time.Now.
@@ -67,8 +69,8 @@ func New(cfg Config, deps Deps) (*Site, error) {
 			secure = true
 		}
 	}
-	if deps.Users == nil || deps.Sessions == nil || deps.Hasher == nil || deps.Health == nil {
-		return nil, errors.New("site: Users, Sessions, Hasher and Health are required")
+	if deps.Users == nil || deps.Sessions == nil || deps.Hasher == nil || deps.Health == nil || deps.Passkeys == nil {
+		return nil, errors.New("site: Users, Sessions, Hasher, Passkeys and Health are required")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -96,6 +98,11 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("POST /logout", s.logout)
 	pages.HandleFunc("GET /api/session", s.apiSession)
 	pages.HandleFunc("POST /api/logout", s.apiLogout)
+	pages.HandleFunc("GET /passkeys", s.passkeysPage)
+	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields))
+	pages.HandleFunc("POST /passkeys/{id}/rename", s.passkeyAction(s.renamePasskey, renameFields))
+	pages.HandleFunc("POST /passkeys/{id}/delete", s.passkeyAction(s.deletePasskey, noFields))
+	s.deps.Passkeys.Routes(pages)
 
 	cop := http.NewCrossOriginProtection()
 	for _, o := range s.cfg.Origins {

@@ -1,0 +1,411 @@
+package passkeyd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// MaxBodyBytes is the largest request body the JSON API reads.
+const MaxBodyBytes = 64 << 10
+
+// PageSize is how many passkeys a page lists.
+const PageSize = 50
+
+// MaxPasskeyNameLength is the longest passkey name, in characters.
+const MaxPasskeyNameLength = 64
+
+// Errors of the passkey management API.
+var (
+	ErrPasskeyNotFound = NewError(http.StatusNotFound, "passkey_not_found", "There is no such passkey.")
+	errDeleteEnabled   = NewError(http.StatusConflict, "passkey_enabled", "Disable the passkey before you delete it.")
+	errInvalidJSON     = NewError(http.StatusBadRequest, "invalid_json", "The request body is not valid JSON.")
+	errInvalidName     = NewError(http.StatusBadRequest, "invalid_name", fmt.Sprintf("A passkey name is text of at most %d characters.", MaxPasskeyNameLength))
+	errInvalidPage     = NewError(http.StatusBadRequest, "invalid_page", "The page must be a whole number from 1.")
+)
+
+// Routes registers the JSON API on mux. The handlers need the session:
+// wrap mux in the Sessions manager's LoadAndSave.
+func (s *Service) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/passkeys/register/begin", s.handleRegisterBegin)
+	mux.HandleFunc("POST /api/passkeys/register/finish", s.handleRegisterFinish)
+	mux.HandleFunc("POST /api/login/begin", s.handleLoginBegin)
+	mux.HandleFunc("POST /api/login/finish", s.handleLoginFinish)
+	mux.HandleFunc("GET /api/passkeys", s.handleList)
+	mux.HandleFunc("GET /api/passkeys/{id}", s.handleGet)
+	mux.HandleFunc("PATCH /api/passkeys/{id}", s.handleUpdate)
+	mux.HandleFunc("DELETE /api/passkeys/{id}", s.handleDelete)
+}
+
+// fail writes err as a JSON error and logs our own faults.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := Classify(err)
+	if e.Status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if e.Err != nil {
+		s.log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "code", e.Code, "err", e.Err)
+	}
+	WriteError(w, e)
+}
+
+// PasskeyInfo is a passkey as the JSON API shows it.
+type PasskeyInfo struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	Platform       string     `json:"platform"`
+	Provider       string     `json:"provider"`
+	AAGUID         string     `json:"aaguid"`
+	Enabled        bool       `json:"enabled"`
+	CreatedAt      time.Time  `json:"created_at"`
+	LastUsedAt     *time.Time `json:"last_used_at"`
+	BackupEligible bool       `json:"backup_eligible"`
+	BackedUp       bool       `json:"backed_up"`
+	Transports     []string   `json:"transports"`
+	SignCount      uint32     `json:"sign_count"`
+	CloneWarning   bool       `json:"clone_warning"`
+}
+
+// Info returns the passkey as the JSON API shows it.
+func (p *Passkey) Info() PasskeyInfo {
+	info := PasskeyInfo{
+		ID: p.ID, Name: p.Name, Platform: p.Platform, Provider: p.Provider,
+		Enabled: p.Enabled, CreatedAt: p.CreatedAt.UTC().Truncate(time.Second),
+		BackupEligible: p.BackupEligible, BackedUp: p.BackupState,
+		Transports: p.Transports, SignCount: p.SignCount, CloneWarning: p.CloneWarning,
+	}
+	if info.Transports == nil {
+		info.Transports = []string{}
+	}
+	if id, err := uuid.FromBytes(aaguidBytes(p.AAGUID)); err == nil {
+		info.AAGUID = id.String()
+	}
+	if !p.LastUsedAt.IsZero() {
+		t := p.LastUsedAt.UTC().Truncate(time.Second)
+		info.LastUsedAt = &t
+	}
+	return info
+}
+
+type passkeyBody struct {
+	Passkey PasskeyInfo `json:"passkey"`
+}
+
+func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	creation, err := s.BeginRegistration(r.Context(), user)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, creation)
+}
+
+func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name, err := registrationName(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.FinishRegistration(r.Context(), user, RegistrationRequest{Response: body, Name: name, UserAgent: r.UserAgent()})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, passkeyBody{p.Info()})
+}
+
+// registrationName reads the optional "name" beside the registration
+// response.
+func registrationName(body []byte) (string, error) {
+	var extra struct {
+		Name json.RawMessage `json:"name"`
+	}
+	if err := json.Unmarshal(body, &extra); err != nil {
+		return "", errInvalidJSON.Wrap(err)
+	}
+	if len(extra.Name) == 0 || string(extra.Name) == "null" {
+		return "", nil
+	}
+	var name string
+	if err := json.Unmarshal(extra.Name, &name); err != nil {
+		return "", errInvalidName
+	}
+	return CleanPasskeyName(name)
+}
+
+// CleanPasskeyName trims a passkey name and checks it: at most
+// MaxPasskeyNameLength characters of text without control characters.
+// "" means "use the default".
+func CleanPasskeyName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxPasskeyNameLength || hasControl(name) {
+		return "", errInvalidName
+	}
+	return name, nil
+}
+
+func (s *Service) handleLoginBegin(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil && !errors.Is(err, ErrNotLoggedIn) {
+		s.fail(w, r, err)
+		return
+	}
+	assertion, err := s.BeginLogin(r.Context(), user)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, assertion)
+}
+
+func (s *Service) handleLoginFinish(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.FinishLogin(r.Context(), body, r.UserAgent())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info := res.User.Info()
+	WriteJSON(w, http.StatusOK, struct {
+		User UserInfo `json:"user"`
+		Auth Auth     `json:"auth"`
+	}{info, res.Login.Auth})
+}
+
+// ParsePage reads the ?page= query value: 1 when absent, else a whole
+// number from 1.
+func ParsePage(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("page")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, errInvalidPage
+	}
+	return n, nil
+}
+
+// ListPage returns the page'th page of the user's passkeys and the number
+// of pages (at least 1).
+func (s *Service) ListPage(ctx context.Context, userID string, page int) (PasskeyPage, int, error) {
+	list, err := s.stores.Passkeys.ListPasskeys(ctx, userID, (page-1)*PageSize, PageSize)
+	if err != nil {
+		return list, 0, err
+	}
+	pages := max(1, (list.Total+PageSize-1)/PageSize)
+	return list, pages, nil
+}
+
+func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := ParsePage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	list, pages, err := s.ListPage(r.Context(), user.ID, page)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	infos := make([]PasskeyInfo, len(list.Passkeys))
+	for i, p := range list.Passkeys {
+		infos[i] = p.Info()
+	}
+	WriteJSON(w, http.StatusOK, struct {
+		Passkeys []PasskeyInfo `json:"passkeys"`
+		Page     int           `json:"page"`
+		Pages    int           `json:"pages"`
+	}{infos, page, pages})
+}
+
+// passkeyID reads the {id} path value; a malformed id is as unknown as a
+// missing one.
+func passkeyID(r *http.Request) (string, error) {
+	return checkPasskeyID(r.PathValue("id"))
+}
+
+func checkPasskeyID(id string) (string, error) {
+	u, err := uuid.Parse(id)
+	if err != nil || id != u.String() {
+		return "", ErrPasskeyNotFound
+	}
+	return id, nil
+}
+
+// Passkey returns one of the user's passkeys; another user's, a missing
+// or a malformed id is ErrPasskeyNotFound.
+func (s *Service) Passkey(ctx context.Context, userID, id string) (*Passkey, error) {
+	if _, err := checkPasskeyID(id); err != nil {
+		return nil, err
+	}
+	p, err := s.stores.Passkeys.Passkey(ctx, userID, id)
+	return p, notFoundAs(err)
+}
+
+// notFoundAs maps the store's ErrNotFound to the client's 404.
+func notFoundAs(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return ErrPasskeyNotFound
+	}
+	return err
+}
+
+func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := passkeyID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.Passkey(r.Context(), user.ID, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, passkeyBody{p.Info()})
+}
+
+// UpdatePasskey renames, enables or disables one of the user's passkeys.
+// An empty name resets it to the passkey's platform name.
+func (s *Service) UpdatePasskey(ctx context.Context, userID, id string, u PasskeyUpdate) (*Passkey, error) {
+	if u.Name != nil {
+		name, err := CleanPasskeyName(*u.Name)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			p, err := s.Passkey(ctx, userID, id)
+			if err != nil {
+				return nil, err
+			}
+			name = p.Platform
+		}
+		u.Name = &name
+	}
+	p, err := s.stores.Passkeys.UpdatePasskey(ctx, userID, id, u)
+	return p, notFoundAs(err)
+}
+
+// DeletePasskey deletes one of the user's passkeys, which must be disabled.
+func (s *Service) DeletePasskey(ctx context.Context, userID, id string) error {
+	err := s.stores.Passkeys.DeletePasskey(ctx, userID, id)
+	if errors.Is(err, ErrPasskeyEnabled) {
+		return errDeleteEnabled
+	}
+	return notFoundAs(err)
+}
+
+func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := passkeyID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Name    *string `json:"name"`
+		Enabled *bool   `json:"enabled"`
+	}
+	if err := DecodeJSON(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.UpdatePasskey(r.Context(), user.ID, id, PasskeyUpdate{Name: req.Name, Enabled: req.Enabled})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, passkeyBody{p.Info()})
+}
+
+func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
+	user, _, err := s.CurrentUser(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := passkeyID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.DeletePasskey(r.Context(), user.ID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// DecodeJSON reads one JSON object from the request body into v, refusing
+// unknown fields, wrong types and anything after the object, each with a
+// message that says what was wrong.
+func DecodeJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			e := errInvalidJSON.Wrap(err)
+			e.Code = "invalid_type"
+			e.Message = fmt.Sprintf("The field %q has the wrong type: want %s.", typeErr.Field, typeErr.Type)
+			return e
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			e := errInvalidJSON.Wrap(err)
+			e.Code = "unknown_field"
+			e.Message = "The request has a field this API does not know: " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "."
+			return e
+		}
+		return errInvalidJSON.Wrap(err)
+	}
+	if dec.More() {
+		return errInvalidJSON.Wrap(errors.New("data after the JSON object"))
+	}
+	return nil
+}

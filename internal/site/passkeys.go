@@ -1,0 +1,148 @@
+package site
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+// sessionKeyFlash holds a one-time message for the next page, so a form
+// post can redirect (303) and still say what happened.
+const sessionKeyFlash = "flash"
+
+// The fields of the passkey page's forms.
+var (
+	noFields     = map[string]bool{}
+	renameFields = map[string]bool{"name": true}
+)
+
+// requireLogin returns the logged-in user, or sends the browser to the
+// login page with a way back and returns nil.
+func (s *Site) requireLogin(w http.ResponseWriter, r *http.Request) *passkeyd.User {
+	u, _, ok := s.currentUser(r)
+	if ok {
+		return u
+	}
+	back := "/passkeys"
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		back = r.URL.Path + "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusSeeOther)
+	return nil
+}
+
+// passkeysPage lists the user's passkeys, newest first, a page at a time.
+func (s *Site) passkeysPage(w http.ResponseWriter, r *http.Request) {
+	u := s.requireLogin(w, r)
+	if u == nil {
+		return
+	}
+	pageNum, err := passkeyd.ParsePage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderPasskeys(w, r, u, pageNum, http.StatusOK, "")
+}
+
+func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, pageNum, status int, message string) {
+	list, pages, err := s.deps.Passkeys.ListPage(r.Context(), u.ID, pageNum)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	infos := make([]passkeyd.PasskeyInfo, len(list.Passkeys))
+	for i, p := range list.Passkeys {
+		infos[i] = p.Info()
+	}
+	s.render(w, r, status, "passkeys", page{
+		Title:    "Passkeys",
+		Error:    message,
+		Flash:    s.deps.Sessions.Manager.PopString(r.Context(), sessionKeyFlash),
+		Passkeys: infos,
+		Page:     pageNum,
+		Pages:    pages,
+		Scripts:  []string{"passkey.js", "passkeys.js"},
+	})
+}
+
+// passkeyAction handles the passkey page's forms: it runs act on the
+// user's passkey {id} and redirects back with a message, or shows the page
+// again with the error.
+func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (string, error), fields map[string]bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u := s.requireLogin(w, r)
+		if u == nil {
+			return
+		}
+		if _, err := readForm(r, fields); err != nil {
+			s.failPasskeys(w, r, u, err)
+			return
+		}
+		msg, err := act(r, u.ID, r.PathValue("id"))
+		if err != nil {
+			s.failPasskeys(w, r, u, err)
+			return
+		}
+		s.deps.Sessions.Manager.Put(r.Context(), sessionKeyFlash, msg)
+		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
+	}
+}
+
+// failPasskeys shows the passkey page again with the error and its
+// status; our own faults get the error page.
+func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, err error) {
+	e := s.classify(err)
+	if e.Status >= 500 {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderPasskeys(w, r, u, 1, e.Status, e.Message)
+}
+
+func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, error) {
+	p, err := s.userPasskey(r, userID, id)
+	if err != nil {
+		return "", err
+	}
+	enabled := !p.Enabled
+	p, err = s.deps.Passkeys.UpdatePasskey(r.Context(), userID, p.ID, passkeyd.PasskeyUpdate{Enabled: &enabled})
+	if err != nil {
+		return "", err
+	}
+	if p.Enabled {
+		return "Passkey “" + p.Name + "” enabled.", nil
+	}
+	return "Passkey “" + p.Name + "” disabled.", nil
+}
+
+func (s *Site) renamePasskey(r *http.Request, userID, id string) (string, error) {
+	p, err := s.userPasskey(r, userID, id)
+	if err != nil {
+		return "", err
+	}
+	name := r.PostForm.Get("name")
+	p, err = s.deps.Passkeys.UpdatePasskey(r.Context(), userID, p.ID, passkeyd.PasskeyUpdate{Name: &name})
+	if err != nil {
+		return "", err
+	}
+	return "Passkey renamed to “" + p.Name + "”.", nil
+}
+
+func (s *Site) deletePasskey(r *http.Request, userID, id string) (string, error) {
+	p, err := s.userPasskey(r, userID, id)
+	if err != nil {
+		return "", err
+	}
+	if err := s.deps.Passkeys.DeletePasskey(r.Context(), userID, p.ID); err != nil {
+		return "", err
+	}
+	return "Passkey “" + p.Name + "” deleted.", nil
+}
+
+// userPasskey returns the user's passkey with that id; anything else,
+// a malformed id included, is 404.
+func (s *Site) userPasskey(r *http.Request, userID, id string) (*passkeyd.Passkey, error) {
+	return s.deps.Passkeys.Passkey(r.Context(), userID, id)
+}

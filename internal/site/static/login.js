@@ -1,0 +1,50 @@
+// The login page: passkey autofill on load, the "Log in with a passkey"
+// button, and every failure shown in #login-error.
+'use strict';
+
+(function () {
+  const showError = (message) => {
+    const box = document.querySelector('#login-error');
+    box.textContent = message;
+    box.classList.toggle('alert', Boolean(message));
+    box.classList.toggle('alert-danger', Boolean(message));
+  };
+
+  const submitAssertion = (assertion) => {
+    document.querySelector('#passkey').value = JSON.stringify(assertion);
+    // The password must not decide which login this is.
+    document.querySelector('#password').value = '';
+    document.querySelector('#login-form').submit();
+  };
+
+  const onResult = (ok, result) => {
+    if (ok) {
+      submitAssertion(result);
+      return;
+    }
+    // A request that we stopped ourselves (the button replacing autofill)
+    // is no failure; neither is a browser without autofill.
+    if (result.code === 'aborted' || result.code === 'unsupported' && !result.explicit) {
+      return;
+    }
+    showError(result.message);
+  };
+
+  document.addEventListener('DOMContentLoaded', () => {
+    PasskeyAPI.Init();
+    PasskeyAPI.CheckConditionalUI((available) => {
+      if (available) {
+        PasskeyAPI.Authentication(onResult, { conditional: true });
+      }
+    });
+    document.querySelector('#passkey-login').addEventListener('click', () => {
+      showError('');
+      PasskeyAPI.Authentication((ok, result) => {
+        if (!ok && result.code === 'unsupported') {
+          result.explicit = true;
+        }
+        onResult(ok, result);
+      });
+    });
+  });
+})();

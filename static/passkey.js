@@ -1,0 +1,269 @@
+// passkey.js — the browser side of passkeyd: the article's PasskeyAPI on
+// top of passkeyd's JSON API. It uses the browser's own WebAuthn JSON
+// helpers where they exist and a base64url fallback where they do not, and
+// reports every outcome to the caller's callback in words a person can read.
+'use strict';
+
+const PasskeyAPI = {};
+
+(function () {
+  let apiBase = '/api';
+  let conditionalAvailable = false;
+  let conditionalController = null;
+
+  // ---- base64url (RFC 4648 §5, no padding), any input length ----
+  const base64url = {
+    encode(buffer) {
+      const bytes = new Uint8Array(buffer);
+      let binary = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) {
+        binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      }
+      return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    },
+    decode(text) {
+      if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*={0,2}$/.test(text)) {
+        throw new TypeError('not base64url');
+      }
+      let b64 = text.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
+      if (b64.length % 4 === 1) {
+        throw new TypeError('not base64url: impossible length');
+      }
+      b64 += '='.repeat((4 - (b64.length % 4)) % 4);
+      const binary = atob(b64);
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) {
+        bytes[i] = binary.charCodeAt(i);
+      }
+      return bytes.buffer;
+    },
+  };
+
+  const supported = () => typeof window.PublicKeyCredential === 'function' &&
+    navigator.credentials && typeof navigator.credentials.create === 'function';
+
+  // ---- options: JSON → what navigator.credentials wants ----
+  const decodeDescriptors = (list) => (list || []).map((c) => Object.assign({}, c, { id: base64url.decode(c.id) }));
+
+  const creationOptions = (json) => {
+    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function') {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    const o = Object.assign({}, json);
+    o.challenge = base64url.decode(json.challenge);
+    o.user = Object.assign({}, json.user, { id: base64url.decode(json.user.id) });
+    o.excludeCredentials = decodeDescriptors(json.excludeCredentials);
+    return o;
+  };
+
+  const requestOptions = (json) => {
+    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function') {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    const o = Object.assign({}, json);
+    o.challenge = base64url.decode(json.challenge);
+    o.allowCredentials = decodeDescriptors(json.allowCredentials);
+    return o;
+  };
+
+  // ---- credentials → RegistrationResponseJSON / AuthenticationResponseJSON ----
+  const credentialJSON = (cred) => {
+    if (typeof cred.toJSON === 'function') {
+      return cred.toJSON();
+    }
+    const r = cred.response;
+    const response = { clientDataJSON: base64url.encode(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = base64url.encode(r.attestationObject);
+      response.transports = typeof r.getTransports === 'function' ? r.getTransports() : [];
+      if (typeof r.getAuthenticatorData === 'function') {
+        response.authenticatorData = base64url.encode(r.getAuthenticatorData());
+      }
+      const key = typeof r.getPublicKey === 'function' ? r.getPublicKey() : null;
+      if (key) {
+        response.publicKey = base64url.encode(key);
+      }
+      if (typeof r.getPublicKeyAlgorithm === 'function') {
+        response.publicKeyAlgorithm = r.getPublicKeyAlgorithm();
+      }
+    } else {
+      response.authenticatorData = base64url.encode(r.authenticatorData);
+      response.signature = base64url.encode(r.signature);
+      if (r.userHandle) {
+        response.userHandle = base64url.encode(r.userHandle);
+      }
+    }
+    return {
+      id: cred.id,
+      rawId: base64url.encode(cred.rawId),
+      type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: typeof cred.getClientExtensionResults === 'function' ? cred.getClientExtensionResults() : {},
+      response: response,
+    };
+  };
+
+  // ---- errors in words ----
+  // A PasskeyError carries a machine code and a message for people.
+  class PasskeyError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.name = 'PasskeyError';
+      this.code = code;
+    }
+  }
+
+  const describe = (err, registering) => {
+    if (err instanceof PasskeyError) {
+      return err;
+    }
+    switch (err && err.name) {
+      case 'NotAllowedError':
+        return new PasskeyError('cancelled', registering
+          ? 'The passkey was not created: the request was cancelled or timed out.'
+          : 'No passkey was used: the request was cancelled, timed out, or no passkey for this site is on this device.');
+      case 'AbortError':
+        return new PasskeyError('aborted', 'The passkey request was stopped.');
+      case 'InvalidStateError':
+        return new PasskeyError('exists', 'This device already holds a passkey for your account.');
+      case 'SecurityError':
+        return new PasskeyError('insecure', 'Passkeys cannot be used on this address. Open the site at its proper https address.');
+      case 'NotSupportedError':
+        return new PasskeyError('unsupported', 'This device has no authenticator that supports the passkey settings of this site.');
+      case 'TypeError':
+        return new PasskeyError('network', 'The server could not be reached, or it sent something unexpected. Check your connection and try again.');
+      default:
+        return new PasskeyError('error', (err && err.message) || 'Something went wrong with the passkey.');
+    }
+  };
+
+  const postJSON = (path, body) => fetch(apiBase + path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+    body: JSON.stringify(body || {}),
+  }).then((response) => response.json().catch(() => ({})).then((data) => {
+    if (!response.ok) {
+      throw new PasskeyError(data.error || 'server', data.message || ('The server refused the request (' + response.status + ').'));
+    }
+    return data;
+  }));
+
+  // ---- the API ----
+
+  // Init sets where the JSON API lives (default "/api") and resets state.
+  PasskeyAPI.Init = (options) => {
+    apiBase = (options && options.apiBase) || '/api';
+    conditionalAvailable = false;
+    PasskeyAPI.CancelConditionalUI();
+  };
+
+  // CheckConditionalUI calls back (true) when the browser can offer
+  // passkeys in the username field's autofill (conditional UI).
+  PasskeyAPI.CheckConditionalUI = (callback) => {
+    if (!supported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') {
+      callback(false, new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.'));
+      return;
+    }
+    PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+      conditionalAvailable = available;
+      callback(available, available ? null : new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.'));
+    }).catch((err) => callback(false, describe(err, false)));
+  };
+
+  // CheckPasskeys calls back (true) when this device has a platform
+  // authenticator that verifies the user (Touch ID, Windows Hello, …).
+  PasskeyAPI.CheckPasskeys = (callback) => {
+    if (!supported() || typeof PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable !== 'function') {
+      callback(false, new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      return;
+    }
+    PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().then((available) => {
+      callback(available, available ? null : new PasskeyError('unsupported', 'This device has no built-in passkey support; a phone or security key may still work.'));
+    }).catch((err) => callback(false, describe(err, false)));
+  };
+
+  // CancelConditionalUI stops a pending autofill request, so that a modal
+  // request can take its place.
+  PasskeyAPI.CancelConditionalUI = () => {
+    if (conditionalController) {
+      conditionalController.abort();
+      conditionalController = null;
+    }
+  };
+
+  // RegisterPasskey creates a passkey named keyName for the logged-in user
+  // and calls back (true, message, passkey) or (false, message, error).
+  PasskeyAPI.RegisterPasskey = (keyName, callback) => {
+    if (!supported()) {
+      callback(false, 'This browser does not support passkeys.', new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      return;
+    }
+    PasskeyAPI.CancelConditionalUI();
+    postJSON('/passkeys/register/begin').then((data) => {
+      return navigator.credentials.create({ publicKey: creationOptions(data.publicKey) });
+    }).then((credential) => {
+      const body = credentialJSON(credential);
+      body.name = keyName || '';
+      return postJSON('/passkeys/register/finish', body);
+    }).then((data) => {
+      callback(true, 'Passkey “' + data.passkey.name + '” created.', data.passkey);
+    }).catch((err) => {
+      const e = describe(err, true);
+      callback(false, e.message, e);
+    });
+  };
+
+  // Authentication asks for a passkey and calls back (true,
+  // AuthenticationResponseJSON) for the caller to send to the server (the
+  // login form's hidden field, or /api/login/finish), or (false, error)
+  // with error.code and error.message. With {conditional: true} the
+  // request waits in the username field's autofill; otherwise any pending
+  // autofill request is cancelled first and the browser asks at once.
+  PasskeyAPI.Authentication = (callback, options) => {
+    const conditional = Boolean(options && options.conditional);
+    if (!supported()) {
+      callback(false, new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      return;
+    }
+    if (conditional && !conditionalAvailable) {
+      callback(false, new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.'));
+      return;
+    }
+    PasskeyAPI.CancelConditionalUI();
+    let controller = null;
+    if (conditional) {
+      controller = new AbortController();
+      conditionalController = controller;
+    }
+    postJSON('/login/begin').then((data) => {
+      const request = { publicKey: requestOptions(data.publicKey) };
+      if (controller) {
+        if (controller.signal.aborted) {
+          throw new PasskeyError('aborted', 'The passkey request was stopped.');
+        }
+        request.mediation = 'conditional';
+        request.signal = controller.signal;
+      }
+      return navigator.credentials.get(request);
+    }).then((assertion) => {
+      if (controller === conditionalController) {
+        conditionalController = null;
+      }
+      if (!assertion) {
+        throw new PasskeyError('cancelled', 'No passkey was used.');
+      }
+      callback(true, credentialJSON(assertion));
+    }).catch((err) => {
+      const e = describe(err, false);
+      if (controller && controller.signal.aborted) {
+        e.code = 'aborted';
+      }
+      callback(false, e);
+    });
+  };
+
+  PasskeyAPI.base64url = base64url;
+  PasskeyAPI.PasskeyError = PasskeyError;
+  Object.freeze(PasskeyAPI);
+})();

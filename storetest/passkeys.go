@@ -1,0 +1,293 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+// newPasskey returns a passkey of the user with random ids and a large
+// (RSA-sized) public key, created at the given time.
+func newPasskey(t *testing.T, userID string, created time.Time) *passkeyd.Passkey {
+	t.Helper()
+	credID := make([]byte, 32)
+	key := make([]byte, 600) // larger than the article's 255-character column
+	aaguid := make([]byte, 16)
+	for _, b := range [][]byte{credID, key, aaguid} {
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &passkeyd.Passkey{
+		ID: uuid.NewString(), UserID: userID, CredentialID: credID, PublicKey: key,
+		PublicKeyAlgorithm: -257, AttestationType: "none", AttestationFormat: "none",
+		AAGUID: aaguid, SignCount: 7, Transports: []string{"internal", "hybrid"},
+		Attachment: "platform", UserVerified: true, BackupEligible: true, BackupState: true,
+		Name: "My phone", Platform: "Google", Provider: "Google Password Manager",
+		Enabled: true, CreatedAt: created.UTC().Truncate(time.Microsecond),
+	}
+}
+
+func mustPasskey(t *testing.T, s Store, userID string, created time.Time) *passkeyd.Passkey {
+	t.Helper()
+	p := newPasskey(t, userID, created)
+	if err := s.CreatePasskey(context.Background(), p); err != nil {
+		t.Fatalf("CreatePasskey: %v", err)
+	}
+	return p
+}
+
+func testPasskeys(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "erin")
+	p := mustPasskey(t, s, u.ID, time.Now())
+	for name, get := range map[string]func() (*passkeyd.Passkey, error){
+		"Passkey":               func() (*passkeyd.Passkey, error) { return s.Passkey(ctx, u.ID, p.ID) },
+		"PasskeyByCredentialID": func() (*passkeyd.Passkey, error) { return s.PasskeyByCredentialID(ctx, p.CredentialID) },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, p) {
+			t.Errorf("%s =\n%+v\nwant\n%+v", name, got, p)
+		}
+	}
+
+	name, off := "Work laptop", false
+	got, err := s.UpdatePasskey(ctx, u.ID, p.ID, passkeyd.PasskeyUpdate{Name: &name})
+	if err != nil || got.Name != name || !got.Enabled {
+		t.Fatalf("rename: %+v, %v", got, err)
+	}
+	got, err = s.UpdatePasskey(ctx, u.ID, p.ID, passkeyd.PasskeyUpdate{Enabled: &off})
+	if err != nil || got.Name != name || got.Enabled {
+		t.Fatalf("disable: %+v, %v", got, err)
+	}
+
+	used := *got
+	used.SignCount, used.UserVerified, used.BackupEligible, used.BackupState = 9, false, true, false
+	used.CloneWarning, used.LastUsedAt = true, time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.RecordPasskeyUse(ctx, &used); err != nil {
+		t.Fatalf("RecordPasskeyUse: %v", err)
+	}
+	got, err = s.Passkey(ctx, u.ID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, &used) {
+		t.Errorf("after RecordPasskeyUse =\n%+v\nwant\n%+v", got, &used)
+	}
+}
+
+func testPasskeyOwnership(t *testing.T, s Store) {
+	ctx := context.Background()
+	owner, other := mustUser(t, s, "frank"), mustUser(t, s, "grace")
+	p := mustPasskey(t, s, owner.ID, time.Now())
+	name, off := "stolen", false
+	checks := map[string]error{}
+	_, checks["Passkey"] = s.Passkey(ctx, other.ID, p.ID)
+	_, checks["UpdatePasskey"] = s.UpdatePasskey(ctx, other.ID, p.ID, passkeyd.PasskeyUpdate{Name: &name, Enabled: &off})
+	checks["DeletePasskey"] = s.DeletePasskey(ctx, other.ID, p.ID)
+	_, checks["Passkey(unknown)"] = s.Passkey(ctx, owner.ID, uuid.NewString())
+	_, checks["PasskeyByCredentialID(unknown)"] = s.PasskeyByCredentialID(ctx, []byte("nope"))
+	for name, err := range checks {
+		if !errors.Is(err, passkeyd.ErrNotFound) {
+			t.Errorf("%s = %v, want ErrNotFound", name, err)
+		}
+	}
+	got, err := s.Passkey(ctx, owner.ID, p.ID)
+	if err != nil || got.Name != p.Name || !got.Enabled {
+		t.Errorf("owner's passkey changed by another user: %+v, %v", got, err)
+	}
+	list, err := s.UserPasskeys(ctx, other.ID)
+	if err != nil || len(list) != 0 {
+		t.Errorf("other user's passkeys = %v, %v; want none", list, err)
+	}
+}
+
+func testPasskeyPages(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "heidi")
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := 0; i < 7; i++ {
+		ids = append(ids, mustPasskey(t, s, u.ID, base.Add(time.Duration(i)*time.Hour)).ID)
+	}
+	mustPasskey(t, s, mustUser(t, s, "ivan").ID, base) // someone else's
+	var seen []string
+	for offset := 0; offset < 9; offset += 3 {
+		page, err := s.ListPasskeys(ctx, u.ID, offset, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 7 {
+			t.Errorf("Total = %d, want 7", page.Total)
+		}
+		for _, p := range page.Passkeys {
+			seen = append(seen, p.ID)
+		}
+	}
+	for i, id := range seen {
+		if want := ids[len(ids)-1-i]; id != want {
+			t.Fatalf("pages in order %v, want newest first %v", seen, ids)
+		}
+	}
+	if len(seen) != 7 {
+		t.Fatalf("saw %d passkeys over the pages, want 7", len(seen))
+	}
+	all, err := s.UserPasskeys(ctx, u.ID)
+	if err != nil || len(all) != 7 {
+		t.Fatalf("UserPasskeys = %d, %v; want 7", len(all), err)
+	}
+}
+
+func testPasskeyDelete(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "judy")
+	p := mustPasskey(t, s, u.ID, time.Now())
+	if err := s.DeletePasskey(ctx, u.ID, p.ID); !errors.Is(err, passkeyd.ErrPasskeyEnabled) {
+		t.Fatalf("delete enabled = %v, want ErrPasskeyEnabled", err)
+	}
+	if _, err := s.Passkey(ctx, u.ID, p.ID); err != nil {
+		t.Fatalf("enabled passkey gone after refused delete: %v", err)
+	}
+	off := false
+	if _, err := s.UpdatePasskey(ctx, u.ID, p.ID, passkeyd.PasskeyUpdate{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePasskey(ctx, u.ID, p.ID); err != nil {
+		t.Fatalf("delete disabled: %v", err)
+	}
+	if _, err := s.Passkey(ctx, u.ID, p.ID); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Fatalf("deleted passkey still there: %v", err)
+	}
+	if err := s.DeletePasskey(ctx, u.ID, p.ID); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Fatalf("delete again = %v, want ErrNotFound", err)
+	}
+}
+
+// testCredentialIDUnique checks that one credential id is stored once,
+// across users, even when registrations race.
+func testCredentialIDUnique(t *testing.T, s Store) {
+	ctx := context.Background()
+	a, b := mustUser(t, s, "ken"), mustUser(t, s, "lena")
+	first := mustPasskey(t, s, a.ID, time.Now())
+	again := newPasskey(t, b.ID, time.Now())
+	again.CredentialID = bytes.Clone(first.CredentialID)
+	if err := s.CreatePasskey(ctx, again); !errors.Is(err, passkeyd.ErrCredentialExists) {
+		t.Fatalf("same credential id for another user = %v, want ErrCredentialExists", err)
+	}
+
+	const racers = 8
+	shared := newPasskey(t, a.ID, time.Now()).CredentialID
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := newPasskey(t, []string{a.ID, b.ID}[i%2], time.Now())
+			p.CredentialID = shared
+			errs[i] = s.CreatePasskey(ctx, p)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, passkeyd.ErrCredentialExists):
+			t.Errorf("racing CreatePasskey: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d racing registrations of one credential id succeeded, want 1", ok)
+	}
+}
+
+func newCeremony(t *testing.T, expires time.Time) *passkeyd.Ceremony {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return &passkeyd.Ceremony{
+		Key: key, Kind: passkeyd.CeremonyLogin, Owner: "owner-1", UserID: "",
+		Data: []byte(`{"challenge":"x"}`), ExpiresAt: expires.UTC().Truncate(time.Microsecond),
+	}
+}
+
+func testCeremonies(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := time.Now()
+	live, old := newCeremony(t, now.Add(time.Minute)), newCeremony(t, now.Add(-time.Minute))
+	live.Kind, live.UserID = passkeyd.CeremonyRegistration, "user-1"
+	for _, c := range []*passkeyd.Ceremony{live, old} {
+		if err := s.SaveCeremony(ctx, c); err != nil {
+			t.Fatalf("SaveCeremony: %v", err)
+		}
+	}
+	n, err := s.DeleteExpiredCeremonies(ctx, now)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredCeremonies = %d, %v; want 1", n, err)
+	}
+	if _, err := s.TakeCeremony(ctx, old.Key); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("expired ceremony still there: %v", err)
+	}
+	got, err := s.TakeCeremony(ctx, live.Key)
+	if err != nil {
+		t.Fatalf("TakeCeremony: %v", err)
+	}
+	if !reflect.DeepEqual(got, live) {
+		t.Errorf("TakeCeremony =\n%+v\nwant\n%+v", got, live)
+	}
+	if _, err := s.TakeCeremony(ctx, live.Key); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("ceremony taken twice: %v", err)
+	}
+}
+
+// testCeremonyTakenOnce races many takers for one ceremony: exactly one
+// gets it, so a challenge cannot be used twice even across instances.
+func testCeremonyTakenOnce(t *testing.T, s Store) {
+	ctx := context.Background()
+	c := newCeremony(t, time.Now().Add(time.Minute))
+	if err := s.SaveCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const takers = 8
+	var wg sync.WaitGroup
+	results := make(chan error, takers)
+	for range takers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.TakeCeremony(ctx, c.Key)
+			results <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+	won := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, passkeyd.ErrNotFound):
+			t.Errorf("TakeCeremony: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatal(fmt.Sprintf("%d takers got the ceremony, want 1", won))
+	}
+}
