@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -288,6 +287,6 @@ func testCeremonyTakenOnce(t *testing.T, s Store) {
 		}
 	}
 	if won != 1 {
-		t.Fatal(fmt.Sprintf("%d takers got the ceremony, want 1", won))
+		t.Fatalf("%d takers got the ceremony, want 1", won)
 	}
 }

@@ -1,0 +1,441 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestUserAndServe walks an operator's first day: add a user, list users,
+// serve, log in over HTTP, change the password, migrate again.
+func TestUserAndServe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "passkeyd.db")
+	o := runOpts{dir: dir}
+
+	// The password is one line; "\r\n" is not part of it.
+	o.stdin = "first password 1\r\n"
+	r := mustRun(t, o, "user", "add", "alice", "--password-stdin", "--db", db)
+	if r.stdout != "added user alice\n" {
+		t.Errorf("user add: stdout %q", r.stdout)
+	}
+	o.stdin = ""
+	mustRun(t, o, "user", "add", "bob", "--display-name", "Bob B.", "--no-password", "--staff", "--db", db)
+
+	r = mustRun(t, o, "user", "list", "--db", db)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "USERNAME") {
+		t.Fatalf("user list:\n%s", r.stdout)
+	}
+	if f := strings.Fields(lines[1]); f[0] != "alice" || f[1] != "alice" || f[2] != "no" || f[3] != "yes" || f[len(f)-1] != "never" {
+		t.Errorf("alice's row: %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[0] != "bob" || f[1] != "Bob" || f[2] != "B." || f[3] != "yes" || f[4] != "no" {
+		t.Errorf("bob's row: %q", lines[2])
+	}
+
+	srv := startServer(t, o, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db)
+	if !strings.HasPrefix(srv.base, "http://127.0.0.1:") {
+		t.Fatalf("listening at %s", srv.base)
+	}
+	for _, tt := range []struct {
+		pw     string
+		status int
+		who    string
+	}{
+		{"first password 1\r", http.StatusUnauthorized, ""},
+		{"first password 1\r\n", http.StatusUnauthorized, ""},
+		{"first password", http.StatusUnauthorized, ""},
+		{"first password 1", http.StatusSeeOther, "alice"},
+	} {
+		status, who := srv.login(srv.client(nil), "alice", tt.pw)
+		if status != tt.status || who != tt.who {
+			t.Errorf("login with %q: status %d as %q, want %d as %q", tt.pw, status, who, tt.status, tt.who)
+		}
+	}
+
+	// Change the password while the server runs on the same database.
+	o.stdin = "second password 2\n"
+	r = mustRun(t, o, "user", "passwd", "ALICE", "--password-stdin", "--db", db)
+	if r.stdout != "password of alice changed\n" {
+		t.Errorf("user passwd: stdout %q", r.stdout)
+	}
+	if status, who := srv.login(srv.client(nil), "alice", "first password 1"); status != http.StatusUnauthorized || who != "" {
+		t.Errorf("old password: status %d as %q, want 401", status, who)
+	}
+	if status, who := srv.login(srv.client(nil), "alice", "second password 2"); status != http.StatusSeeOther || who != "alice" {
+		t.Errorf("new password: status %d as %q, want 303 as alice", status, who)
+	}
+
+	r = mustRun(t, runOpts{dir: dir}, "user", "list", "--db", db)
+	if strings.Contains(strings.Split(r.stdout, "\n")[1], "never") {
+		t.Errorf("alice's last login not shown:\n%s", r.stdout)
+	}
+
+	for i := 0; i < 2; i++ {
+		r := mustRun(t, runOpts{dir: dir}, "migrate", "--db", db)
+		if r.stdout != "schema is up to date\n" {
+			t.Errorf("migrate %d: stdout %q", i, r.stdout)
+		}
+	}
+	if code := srv.stop(); code != 0 {
+		t.Errorf("serve: exit %d after SIGTERM", code)
+	}
+	if !srv.logged("stopped") {
+		t.Error("no \"stopped\" log line")
+	}
+}
+
+// TestBadUsage checks that each mistake in calling passkeyd is one clear
+// line on stderr and exit status 2.
+func TestBadUsage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string
+		env   []string
+		stdin string
+		// setup runs first, with the database flag value.
+		setup func(t *testing.T, db string)
+		// want is part of the error line.
+		want string
+	}{
+		{name: "unknown flag", args: []string{"serve", "--bogus"}, want: "-bogus"},
+		{name: "unknown flag of the default command", args: []string{"--bogus"}, want: "-bogus"},
+		{name: "unknown flag of user add", args: []string{"user", "add", "x", "--bogus"}, want: "-bogus"},
+		{name: "password on the command line", args: []string{"user", "add", "x", "--password", "secret123"}, want: "-password"},
+		{name: "bad --attachment", args: []string{"serve", "--attachment", "usb"}, want: "--attachment"},
+		{name: "bad --user-verification", args: []string{"serve", "--user-verification", "always"}, want: "--user-verification"},
+		{name: "bad --tls", args: []string{"serve", "--tls", "sometimes"}, want: "--tls"},
+		{name: "missing --tls files", args: []string{"serve", "--addr", "127.0.0.1:0", "--tls", "/nonexistent/cert.pem,/nonexistent/key.pem"}, want: "--tls"},
+		{name: "bad --addr", args: []string{"serve", "--addr", "nonsense"}, want: "--addr"},
+		{name: "bad --addr port", args: []string{"serve", "--addr", "127.0.0.1:99999"}, want: "99999"},
+		{name: "bad --ceremony-ttl", args: []string{"serve", "--ceremony-ttl", "soon"}, want: "ceremony-ttl"},
+		{name: "--ceremony-ttl out of range", args: []string{"serve", "--ceremony-ttl", "1s"}, want: "--ceremony-ttl"},
+		{name: "--origin of another site", args: []string{"serve", "--origin", "https://evil.example"}, want: "--origin"},
+		{name: "--origin http off localhost", args: []string{"serve", "--rp-id", "example.com", "--origin", "http://example.com"}, want: "--origin"},
+		{name: "bad --rp-id", args: []string{"serve", "--rp-id", "https://example.com"}, want: "--rp-id"},
+		{name: "unexpected argument", args: []string{"serve", "extra"}, want: "extra"},
+		{name: "unknown command", args: []string{"frobnicate"}, want: "frobnicate"},
+		{name: "user without subcommand", args: []string{"user"}, want: "user"},
+		{name: "unknown user subcommand", args: []string{"user", "delete", "x"}, want: "delete"},
+		{name: "user add without name", args: []string{"user", "add"}, want: "username"},
+		{name: "user add two names", args: []string{"user", "add", "x", "y"}, want: "username"},
+		{name: "user add bad name", args: []string{"user", "add", "two words", "--no-password"}, want: "username"},
+		{name: "user add stdin and no password", args: []string{"user", "add", "x", "--password-stdin", "--no-password"}, stdin: "long enough password\n", want: "--no-password"},
+		{name: "short password", args: []string{"user", "add", "x", "--password-stdin"}, stdin: "short\n", want: "at least 8"},
+		{name: "empty password line", args: []string{"user", "add", "x", "--password-stdin"}, stdin: "\n", want: "at least 8"},
+		{name: "empty stdin", args: []string{"user", "add", "x", "--password-stdin"}, stdin: "", want: "empty"},
+		{name: "passwd without --password-stdin", args: []string{"user", "passwd", "x"}, want: "--password-stdin"},
+		{name: "passwd of nobody", args: []string{"user", "passwd", "nobody", "--password-stdin"}, stdin: "long enough password\n", want: "nobody"},
+		{name: "passwd short password", args: []string{"user", "passwd", "dup", "--password-stdin"}, stdin: "short\r\n", want: "at least 8",
+			setup: func(t *testing.T, db string) {
+				mustRun(t, runOpts{}, "user", "add", "dup", "--no-password", "--db", db)
+			}},
+		{name: "duplicate username", args: []string{"user", "add", "DUP", "--no-password"}, want: "exists",
+			setup: func(t *testing.T, db string) {
+				mustRun(t, runOpts{}, "user", "add", "dup", "--no-password", "--db", db)
+			}},
+		{name: "--db of another kind", args: []string{"migrate", "--db", "mysql://x"}, want: "--db"},
+		{name: "--db in a missing folder", args: []string{"migrate", "--db", "sqlite:/nonexistent-dir/x.db"}, want: "/nonexistent-dir/x.db"},
+		{name: "migrate with an argument", args: []string{"migrate", "now"}, want: "now"},
+		{name: "env twin with a bad value", args: []string{"serve"}, env: []string{"PASSKEYD_USER_VERIFICATION=bogus"}, want: "bogus"},
+		{name: "env twin with a bad duration", args: []string{"serve"}, env: []string{"PASSKEYD_CEREMONY_TTL=forever"}, want: "PASSKEYD_CEREMONY_TTL"},
+		{name: "env twin of --db with a bad value", args: []string{"user", "list"}, env: []string{"PASSKEYD_DB=mysql://x"}, want: "mysql://x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := "sqlite:" + filepath.Join(dir, "passkeyd.db")
+			if tt.setup != nil {
+				tt.setup(t, db)
+			}
+			// The working directory is dir, so the default database,
+			// sqlite:passkeyd.db, is db.
+			args := tt.args
+			// A command that wrongly succeeds must not serve for ever.
+			env := append([]string{"PASSKEYD_ADDR=127.0.0.1:0", "PASSKEYD_TLS=off"}, tt.env...)
+			r := runBinary(t, runOpts{dir: dir, env: env, stdin: tt.stdin}, args...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2", r.code)
+			}
+			if !strings.HasPrefix(r.stderr, "passkeyd: ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+				t.Errorf("stderr is not one line starting passkeyd: :\n%s", r.stderr)
+			}
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Errorf("stack trace on stderr:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q does not mention %q", r.stderr, tt.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+			if len(tt.args) > 1 && tt.args[0] == "user" && tt.args[1] == "add" && tt.setup == nil {
+				if _, err := os.Stat(filepath.Join(dir, "passkeyd.db")); err == nil {
+					if l := mustRun(t, runOpts{}, "user", "list", "--db", db).stdout; strings.Count(l, "\n") != 1 {
+						t.Errorf("a failed user add stored a user:\n%s", l)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEnvTwins checks that every serve flag can come from the environment
+// and that a flag on the command line wins.
+func TestEnvTwins(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "env.db")
+	srv := startServer(t, runOpts{dir: dir, env: []string{
+		"PASSKEYD_ADDR=127.0.0.1:0", "PASSKEYD_TLS=off", "PASSKEYD_DB=" + db, "PASSKEYD_DEMO=true",
+	}})
+	if !strings.HasPrefix(srv.base, "http://127.0.0.1:") {
+		t.Errorf("listening at %s, want PASSKEYD_ADDR and PASSKEYD_TLS applied", srv.base)
+	}
+	if status, who := srv.login(srv.client(nil), demoUsername, demoPassword); status != http.StatusSeeOther || who != demoUsername {
+		t.Errorf("demo login: status %d as %q; PASSKEYD_DEMO not applied", status, who)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "env.db")); err != nil {
+		t.Errorf("PASSKEYD_DB not used: %v", err)
+	}
+	if code := srv.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+
+	// Flags win over bad values in the environment.
+	srv = startServer(t, runOpts{dir: dir, env: []string{
+		"PASSKEYD_ADDR=nonsense", "PASSKEYD_TLS=bogus", "PASSKEYD_DB=mysql://x", "PASSKEYD_ATTACHMENT=usb",
+	}}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db, "--attachment", "platform")
+	if status, who := srv.login(srv.client(nil), demoUsername, demoPassword); status != http.StatusSeeOther || who != demoUsername {
+		t.Errorf("demo login: status %d as %q", status, who)
+	}
+	if code := srv.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	// PASSKEYD_DB works for the other commands too.
+	if r := mustRun(t, runOpts{dir: dir, env: []string{"PASSKEYD_DB=" + db}}, "user", "list"); !strings.Contains(r.stdout, demoUsername) {
+		t.Errorf("user list with PASSKEYD_DB:\n%s", r.stdout)
+	}
+}
+
+// TestDemo checks that --demo makes the demo account once and then leaves
+// it alone.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "demo.db")
+	args := []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db}
+
+	srv := startServer(t, runOpts{dir: dir}, args...)
+	if !srv.logged("demo account ready") {
+		t.Error("no log line about the demo account")
+	}
+	// Usernames are case-insensitive at login.
+	if status, who := srv.login(srv.client(nil), "Test-User@Sample.Local", demoPassword); status != http.StatusSeeOther || who != demoUsername {
+		t.Errorf("demo login: status %d as %q", status, who)
+	}
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	mustRun(t, runOpts{dir: dir, stdin: "a new demo password\n"}, "user", "passwd", demoUsername, "--password-stdin", "--db", db)
+
+	srv = startServer(t, runOpts{dir: dir}, args...)
+	if status, _ := srv.login(srv.client(nil), demoUsername, demoPassword); status != http.StatusUnauthorized {
+		t.Errorf("second start reset the demo password: status %d", status)
+	}
+	if status, who := srv.login(srv.client(nil), demoUsername, "a new demo password"); status != http.StatusSeeOther || who != demoUsername {
+		t.Errorf("demo login with the changed password: status %d as %q", status, who)
+	}
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	r := mustRun(t, runOpts{dir: dir}, "user", "list", "--db", db)
+	if n := strings.Count(r.stdout, demoUsername); n != 1 {
+		t.Errorf("%d demo accounts:\n%s", n, r.stdout)
+	}
+}
+
+// TestTLSAuto checks that --tls auto makes a certificate under ./tls/ on
+// first start, keeps it, and serves HTTPS with HSTS.
+func TestTLSAuto(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// The default database, sqlite:passkeyd.db, is in the working directory.
+	args := []string{"serve", "--addr", "127.0.0.1:0"}
+	certPath, keyPath := filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem")
+
+	get := func(srv *server) {
+		t.Helper()
+		certPEM, err := os.ReadFile(certPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(certPEM) {
+			t.Fatal("cert.pem holds no certificate")
+		}
+		for _, name := range []string{"localhost", "127.0.0.1"} {
+			c := srv.client(&http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: name}})
+			resp, err := c.Get(srv.base + "/healthz")
+			if err != nil {
+				t.Fatalf("GET /healthz as %s: %v", name, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || string(b) != "ok" {
+				t.Errorf("GET /healthz: %d %q", resp.StatusCode, b)
+			}
+			if h := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(h, "max-age=") {
+				t.Errorf("Strict-Transport-Security %q", h)
+			}
+			if resp.TLS == nil {
+				t.Error("not TLS")
+			}
+		}
+	}
+
+	srv := startServer(t, runOpts{dir: dir}, args...)
+	if !strings.HasPrefix(srv.base, "https://") {
+		t.Fatalf("listening at %s, want https", srv.base)
+	}
+	if !srv.logged("made a self-signed certificate") {
+		t.Error("first start did not say it made a certificate")
+	}
+	cert1, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key1, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(keyPath); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("key.pem mode %v, want private to its owner", fi.Mode())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "passkeyd.db")); err != nil {
+		t.Errorf("default database not in the working directory: %v", err)
+	}
+	get(srv)
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+
+	srv = startServer(t, runOpts{dir: dir}, args...)
+	if srv.logged("made a self-signed certificate") {
+		t.Error("second start made a new certificate")
+	}
+	cert2, _ := os.ReadFile(certPath)
+	key2, _ := os.ReadFile(keyPath)
+	if !bytes.Equal(cert1, cert2) || !bytes.Equal(key1, key2) {
+		t.Error("second start changed the certificate or key")
+	}
+	get(srv)
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+
+	// The same files given as --tls CERT,KEY.
+	srv = startServer(t, runOpts{dir: dir}, "serve", "--addr", "127.0.0.1:0", "--tls", certPath+","+keyPath)
+	get(srv)
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestGracefulShutdown checks that SIGTERM lets a request in flight finish
+// and then ends the process with status 0.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "passkeyd.db")
+	mustRun(t, runOpts{stdin: "alice's password\n"}, "user", "add", "alice", "--password-stdin", "--db", db)
+	srv := startServer(t, runOpts{dir: dir}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db)
+
+	// The body comes through a pipe, so the request stays in flight until
+	// the test writes the rest. "Expect: 100-continue" tells the test when
+	// the server's handler has begun reading it.
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, srv.base+"/login", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Expect", "100-continue")
+	reading := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got100Continue: func() { close(reading) },
+	}))
+	c := srv.client(&http.Transport{ExpectContinueTimeout: cmdTimeout})
+	type answer struct {
+		resp *http.Response
+		body string
+		err  error
+	}
+	answers := make(chan answer, 1)
+	go func() {
+		resp, err := c.Do(req)
+		if err != nil {
+			answers <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answers <- answer{resp: resp, body: string(b), err: err}
+	}()
+	select {
+	case <-reading:
+	case a := <-answers:
+		t.Fatalf("answered before the body was sent: %+v", a)
+	case <-time.After(cmdTimeout):
+		t.Fatal("the server did not start reading the body")
+	}
+	if _, err := io.WriteString(pw, "username=alice&pass"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitFor("shutting down")
+
+	// The request in flight completes.
+	if _, err := io.WriteString(pw, "word=alice%27s+password"); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	var a answer
+	select {
+	case a = <-answers:
+	case <-time.After(cmdTimeout):
+		t.Fatal("no answer to the request in flight")
+	}
+	if a.err != nil {
+		t.Fatalf("request in flight failed: %v", a.err)
+	}
+	if a.resp.StatusCode != http.StatusSeeOther || a.resp.Header.Get("Location") != "/" {
+		t.Errorf("request in flight: status %d, Location %q; want 303 to /", a.resp.StatusCode, a.resp.Header.Get("Location"))
+	}
+	if code := srv.wait(); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+	// The request was logged between the start of the shutdown and its end.
+	shutdown, request, stopped := srv.lineIndex("shutting down"), srv.lineIndex("path=/login"), srv.lineIndex("stopped")
+	if !(0 <= shutdown && shutdown < request && request < stopped) {
+		t.Errorf("log lines out of order (shutting down %d, request %d, stopped %d):\n%s", shutdown, request, stopped, srv.log())
+	}
+}
