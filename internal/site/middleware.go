@@ -113,7 +113,8 @@ func (s *Site) withFallback(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			h.ServeHTTP(w, r)
+			// Through the mux, not h, so that r gets its path values.
+			mux.ServeHTTP(w, r)
 			return
 		}
 		// Let the mux decide between 404 and 405, and keep its Allow header.

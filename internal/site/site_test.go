@@ -44,6 +44,12 @@ type testServer struct {
 	db       *sqlite.DB
 	sessions *passkeyd.Sessions
 	hasher   *password.Hasher
+	// passkeyOrigin is the origin passkeys are made and used on.
+	passkeyOrigin string
+}
+
+func portOf(hostport string) string {
+	return hostport[strings.LastIndex(hostport, ":")+1:]
 }
 
 func newTestServer(t *testing.T, o testOpts) *testServer {
@@ -73,7 +79,10 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		IdleTimeout: time.Hour,
 		Lifetime:    24 * time.Hour,
 	})
-	origins := append([]string{origin}, o.extraOrigins...)
+	// Passkeys need a host name for the RP id: the same server, reached
+	// as localhost, is the origin of the tests' software authenticator.
+	passkeyOrigin := scheme + "://localhost:" + portOf(srv.Listener.Addr().String())
+	origins := append([]string{origin, passkeyOrigin}, o.extraOrigins...)
 	passkeys, err := passkeyd.NewService(passkeyd.Config{
 		RPID:    "localhost",
 		RPName:  "passkeyd test",
@@ -116,7 +125,7 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		// cleanup goroutine.
 		db.Close()
 	})
-	return &testServer{t: t, URL: srv.URL, srv: srv, db: db, sessions: sessions, hasher: hasher}
+	return &testServer{t: t, URL: srv.URL, srv: srv, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
 }
 
 // with returns ts for a subtest: its helpers then fail t.
