@@ -2,7 +2,9 @@ package site
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -76,11 +78,39 @@ func (s *Site) failLogin(w http.ResponseWriter, r *http.Request, next, username 
 	s.renderLogin(w, r, e.Status, next, username, e.Message)
 }
 
-// passwordLogin checks a username and password and logs the user in. An
+// passwordLogin checks a username and password and logs the user in,
+// unless the username has had too many failed attempts.
+func (s *Site) passwordLogin(ctx context.Context, username, pw string) error {
+	key := throttleKey(username)
+	if blocked, until := s.failures.blocked(key, s.deps.Now()); blocked {
+		e := errTooManyAttempts.Wrap(nil)
+		e.Message = fmt.Sprintf("Too many failed attempts for this username. Try again after %s, or log in with a passkey.", until.UTC().Format("15:04 MST"))
+		return e
+	}
+	err := s.checkPassword(ctx, username, pw)
+	if errors.Is(err, errLoginFailed) {
+		s.failures.fail(key, s.deps.Now())
+	} else if err == nil {
+		s.failures.succeed(key)
+	}
+	return err
+}
+
+// throttleKey is the fixed-size key failed attempts are counted under:
+// the username in any letter case is one key.
+func throttleKey(username string) string {
+	if k := passkeyd.UsernameKey(username); k != "" {
+		username = k
+	}
+	sum := sha256.Sum256([]byte(username))
+	return string(sum[:16])
+}
+
+// checkPassword checks a username and password and logs the user in. An
 // unknown user, a user without a password and a wrong password all cost
 // one argon2id verification and get the same error, so neither the answer
 // nor its timing tells whether the username exists.
-func (s *Site) passwordLogin(ctx context.Context, username, pw string) error {
+func (s *Site) checkPassword(ctx context.Context, username, pw string) error {
 	u, err := s.deps.Users.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, passkeyd.ErrNotFound) {
 		return err

@@ -414,3 +414,28 @@ func assertLoginForm(t *testing.T, page string) {
 		t.Errorf("#passkey-login %+v, want a button that does not submit", b)
 	}
 }
+
+// TestPasswordGuessingThrottled checks that after maxFailures wrong
+// passwords a username is refused (429) even with the right password, that
+// unknown usernames are treated alike, and that passkeys are unaffected.
+func TestPasswordGuessingThrottled(t *testing.T) {
+	ts := newTestServer(t, testOpts{})
+	ts.addUser("mallory-target", "the right password")
+	for _, username := range []string{"mallory-target", "no-such-user"} {
+		c := ts.client()
+		for i := 0; i < 10; i++ {
+			r := ts.postForm(c, "/login", url.Values{"username": {username}, "password": {"wrong guess"}}.Encode())
+			if r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("%s guess %d: %d, want 401", username, i, r.StatusCode)
+			}
+		}
+		r := ts.postForm(c, "/login", url.Values{"username": {strings.ToUpper(username)}, "password": {"the right password"}}.Encode())
+		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many failed attempts") {
+			t.Fatalf("%s after 10 failures: %d, want 429 with a message", username, r.StatusCode)
+		}
+		ts.assertAnonymous(c)
+	}
+	// Another username is not affected.
+	ts.addUser("bystander", "another password")
+	ts.login(ts.client(), "bystander", "another password")
+}

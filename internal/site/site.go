@@ -51,6 +51,8 @@ type Site struct {
 	log    *slog.Logger
 	secure bool
 	views  *views
+	// failures slows password guessing per username.
+	failures *failureCounter
 }
 
 // New checks the configuration and parses the templates, so that a broken
@@ -82,7 +84,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: secure, views: v}, nil
+	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: secure, views: v, failures: newFailureCounter()}, nil
 }
 
 // Secure reports whether the site is served over HTTPS (an https origin),

@@ -1,0 +1,64 @@
+package site
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFailureCounter(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name        string
+		failures    int
+		succeed     bool
+		checkAfter  time.Duration
+		wantBlocked bool
+	}{
+		{"under the limit", maxFailures - 1, false, 0, false},
+		{"at the limit", maxFailures, false, 0, true},
+		{"at the limit, just before the window ends", maxFailures, false, failureWindow - time.Second, true},
+		{"at the limit, window over", maxFailures, false, failureWindow, false},
+		{"success forgives", maxFailures, true, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newFailureCounter()
+			for range tt.failures {
+				c.fail("k", now)
+			}
+			if tt.succeed {
+				c.succeed("k")
+			}
+			blocked, until := c.blocked("k", now.Add(tt.checkAfter))
+			if blocked != tt.wantBlocked {
+				t.Fatalf("blocked = %v, want %v", blocked, tt.wantBlocked)
+			}
+			if blocked && !until.Equal(now.Add(failureWindow)) {
+				t.Errorf("until = %v, want %v", until, now.Add(failureWindow))
+			}
+			if other, _ := c.blocked("other", now); other {
+				t.Error("another key is blocked too")
+			}
+		})
+	}
+}
+
+func TestFailureCounterBounded(t *testing.T) {
+	c := newFailureCounter()
+	now := time.Now()
+	for i := range maxTracked + 10 {
+		c.fail(string(rune(i)), now)
+	}
+	if len(c.entries) > maxTracked {
+		t.Fatalf("%d entries tracked, want at most %d", len(c.entries), maxTracked)
+	}
+}
+
+func TestThrottleKeyIgnoresCase(t *testing.T) {
+	if throttleKey("Alice") != throttleKey("alice") || throttleKey("alice") == throttleKey("bob") {
+		t.Fatal("throttleKey must fold case and tell users apart")
+	}
+	if len(throttleKey(string(make([]byte, 60000)))) != 16 {
+		t.Fatal("throttleKey must be of fixed size")
+	}
+}
