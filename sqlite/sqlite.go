@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
@@ -30,7 +31,11 @@ const busyTimeout = 10 * time.Second
 
 // DB is a passkeyd store in one SQLite file.
 type DB struct {
-	db       *sql.DB
+	db *sql.DB
+	// sessions is made on first use; mu guards it, so that SessionStore
+	// and Close may be called from any goroutine, and Close more than once
+	// (stopping the store's cleanup twice would block for ever).
+	mu       sync.Mutex
 	sessions *sqlite3store.SQLite3Store
 }
 
@@ -81,6 +86,8 @@ func (d *DB) Migrate(ctx context.Context) error {
 // SessionStore returns an scs session store in this database's sessions
 // table. Close stops its cleanup of expired sessions.
 func (d *DB) SessionStore() scs.Store {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.sessions == nil {
 		d.sessions = sqlite3store.New(d.db)
 	}
@@ -97,9 +104,12 @@ func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close closes the database.
 func (d *DB) Close() error {
+	d.mu.Lock()
 	if d.sessions != nil {
 		d.sessions.StopCleanup()
+		d.sessions = nil
 	}
+	d.mu.Unlock()
 	return d.db.Close()
 }
 

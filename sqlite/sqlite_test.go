@@ -62,3 +62,16 @@ func TestOpenRejectsBadPath(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseTwice(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "close.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SessionStore()
+	for i := 0; i < 2; i++ {
+		if err := db.Close(); err != nil {
+			t.Fatalf("Close %d: %v", i+1, err)
+		}
+	}
+}

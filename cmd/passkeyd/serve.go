@@ -15,6 +15,8 @@ import (
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/site"
 	"github.com/passkeyd/passkeyd/password"
+	"github.com/passkeyd/passkeyd/redis"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // The demo account that --demo creates when it is missing.
@@ -80,9 +82,6 @@ func (c *serveConfig) check() error {
 	}
 	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") {
 		return usagef("--sessions %q: want db or redis://HOST:PORT/N", c.sessions)
-	}
-	if c.sessions != "db" {
-		return usagef("--sessions: Redis sessions are not supported by this build yet")
 	}
 	if c.rpID == "" || strings.ContainsAny(c.rpID, ":/ ") {
 		return usagef("--rp-id %q: want a domain name such as example.com", c.rpID)
@@ -175,10 +174,25 @@ func serve(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
+	sessionStore, health := b.SessionStore(), b.Ping
+	if c.sessions != "db" {
+		rs, err := openRedis(ctx, c.sessions, logger)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		sessionStore = rs.Store()
+		health = func(ctx context.Context) error {
+			if err := b.Ping(ctx); err != nil {
+				return err
+			}
+			return rs.Ping(ctx)
+		}
+	}
 	origins := []string(c.origins)
 	secure := strings.HasPrefix(origins[0], "https://")
 	sessions := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store:       b.SessionStore(),
+		Store:       sessionStore,
 		Secure:      secure,
 		IdleTimeout: c.sessionIdle,
 		Lifetime:    c.sessionLifetime,
@@ -200,7 +214,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		Sessions: sessions,
 		Hasher:   password.NewHasher(password.DefaultParams(), 0),
 		Passkeys: passkeys,
-		Health:   b.Ping,
+		Health:   health,
 	})
 	if err != nil {
 		return err
@@ -332,4 +346,28 @@ func sweepCeremonies(ctx context.Context, b backend, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// openRedis connects to the Redis session store; one that does not answer
+// within connectTimeout is a usage error (exit status 2).
+func openRedis(ctx context.Context, url string, logger *slog.Logger) (*redis.Sessions, error) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	// The Redis client logs through a logger of its own, process-wide.
+	// While connecting, our error says it all; once connected, its
+	// complaints (a lost connection) go to our log.
+	goredis.SetLogger(redisLogger{slog.New(slog.DiscardHandler)})
+	rs, err := redis.Open(ctx, url)
+	if err != nil {
+		return nil, usagef("--sessions %s: %v", redactDSN(url), redactErr(err, url))
+	}
+	goredis.SetLogger(redisLogger{logger})
+	return rs, nil
+}
+
+// redisLogger passes the Redis client's messages to slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

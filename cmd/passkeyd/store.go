@@ -11,6 +11,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/postgres"
 	"github.com/passkeyd/passkeyd/sqlite"
 )
 
@@ -53,7 +54,11 @@ func openBackend(ctx context.Context, dsn string) (backend, error) {
 		}
 		b = db
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, usagef("--db: PostgreSQL is not supported by this build yet")
+		db, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, usagef("database %s cannot be reached: %v", redactDSN(dsn), redactErr(err, dsn))
+		}
+		b = db
 	default:
 		return nil, usagef("--db %q: use sqlite:PATH or postgres://...", dsn)
 	}
@@ -102,4 +107,14 @@ func migrateCmd(ctx context.Context, e env, args []string) error {
 	defer b.Close()
 	fmt.Fprintln(e.stdout, "schema is up to date")
 	return nil
+}
+
+// redactErr hides a database URL's password in an error message that may
+// quote the URL.
+func redactErr(err error, dsn string) string {
+	msg := err.Error()
+	if r := redactDSN(dsn); r != dsn {
+		msg = strings.ReplaceAll(msg, dsn, r)
+	}
+	return msg
 }

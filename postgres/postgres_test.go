@@ -1,0 +1,422 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/migrate"
+	"github.com/passkeyd/passkeyd/postgres"
+	"github.com/passkeyd/passkeyd/storetest"
+)
+
+// defaultTestDSN is the server the tests use when PASSKEYD_TEST_POSTGRES
+// is not set: a local PostgreSQL with trust authentication.
+const defaultTestDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// openTimeout is the deadline the passkeyd command gives Open.
+const openTimeout = 10 * time.Second
+
+func testDSN() string {
+	if dsn := os.Getenv("PASSKEYD_TEST_POSTGRES"); dsn != "" {
+		return dsn
+	}
+	return defaultTestDSN
+}
+
+// serverDB connects to the test server. When it cannot, the test is
+// skipped on a developer's machine, where PostgreSQL is optional, but
+// fails in CI, where a skipped backend would pass unnoticed.
+func serverDB(t *testing.T) *postgres.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	db, err := postgres.Open(ctx, testDSN())
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required in CI but unreachable (PASSKEYD_TEST_POSTGRES or %s): %v", defaultTestDSN, err)
+		}
+		t.Skipf("skipping: no PostgreSQL to test against (start one, or set PASSKEYD_TEST_POSTGRES; the default is %s): %v", defaultTestDSN, err)
+	}
+	return db
+}
+
+// freshSchema makes an empty schema of its own for the test, dropped when
+// the test ends, and returns a connection string whose search_path is that
+// schema. Every table the store makes or uses then lives in it, so tests,
+// and test runs in parallel, never see each other's rows.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	admin := serverDB(t)
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.SQL().Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	// Cleanups run last-registered first, so the stores that the test
+	// opens later are closed before their schema goes.
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withParam(t, testDSN(), "search_path", schema)
+}
+
+// withParam adds a setting to a connection string in either of the forms
+// pgx takes: a URL or keyword/value pairs.
+func withParam(t *testing.T, dsn, key, value string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("test DSN: %v", err)
+		}
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + key + "=" + value
+}
+
+// open opens dsn and closes it when the test ends.
+func open(t *testing.T, dsn string) *postgres.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openTemp returns a migrated store in a fresh schema.
+func openTemp(t *testing.T) *postgres.DB {
+	t.Helper()
+	db := open(t, freshSchema(t))
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// versions returns the migration versions recorded in db, in order.
+func versions(t *testing.T, db *postgres.DB) []int {
+	t.Helper()
+	rows, err := db.SQL().Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTemp(t) })
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	db := openTemp(t)
+	for i := 0; i < 2; i++ {
+		if err := db.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrate again (%d): %v", i, err)
+		}
+	}
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2]" {
+		t.Fatalf("schema_migrations versions = %s, want [1 2]", got)
+	}
+}
+
+// TestConcurrentMigrate starts two instances on one empty schema at once:
+// without the advisory lock, both would try to create the tables and one
+// would fail.
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	dsn := freshSchema(t)
+	dbs := []*postgres.DB{open(t, dsn), open(t, dsn)}
+	start := make(chan struct{})
+	errs := make([]error, len(dbs))
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = db.Migrate(context.Background())
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Migrate %d: %v", i, err)
+		}
+	}
+	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2]" {
+		t.Fatalf("schema_migrations versions = %s, want [1 2]", got)
+	}
+}
+
+// TestMigrateUpgradesOlderSchema applies only migration 1, as an older
+// passkeyd would have, stores a user, and checks that Migrate adds
+// migration 2 and keeps the user.
+func TestMigrateUpgradesOlderSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, freshSchema(t))
+	// The files on disk are the ones the package embeds.
+	ms, err := migrate.Load(os.DirFS("."), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 2 || ms[0].Version != 1 {
+		t.Fatalf("migrations = %v, want versions 1 and 2 at least", ms)
+	}
+	dialect := migrate.Dialect{Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) }}
+	if _, err := migrate.Up(ctx, db.SQL(), dialect, ms[:1]); err != nil {
+		t.Fatalf("apply migration 1: %v", err)
+	}
+	u, err := passkeyd.NewUser("olduser", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser on schema 1: %v", err)
+	}
+
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate from 1: %v", err)
+	}
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2]" {
+		t.Fatalf("schema_migrations versions = %s, want [1 2]", got)
+	}
+	p := &passkeyd.Passkey{
+		ID: "pk-1", UserID: u.ID, CredentialID: []byte("cred"), PublicKey: []byte("key"),
+		AAGUID: make([]byte, 16), Name: "old user's key", Enabled: true, CreatedAt: time.Now(),
+	}
+	if err := db.CreatePasskey(ctx, p); err != nil {
+		t.Fatalf("CreatePasskey after upgrade for a user from schema 1: %v", err)
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	db := openTemp(t)
+	if _, err := db.SQL().Exec(`INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err == nil {
+		t.Fatal("Migrate on a schema newer than the program succeeded, want an error")
+	}
+}
+
+// TestDuplicateHandleIsNotUsernameTaken checks that unique violations are
+// told apart by constraint: a clash on another unique column must not be
+// reported as a taken username.
+func TestDuplicateHandleIsNotUsernameTaken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTemp(t)
+	a, err := passkeyd.NewUser("first", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	b, err := passkeyd.NewUser("second", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Handle = a.Handle
+	err = db.CreateUser(ctx, b)
+	if err == nil || errors.Is(err, passkeyd.ErrUsernameTaken) {
+		t.Fatalf("CreateUser with another user's handle = %v, want an error other than ErrUsernameTaken", err)
+	}
+}
+
+func TestSessionStore(t *testing.T) {
+	t.Parallel()
+	db := openTemp(t)
+	s := db.SessionStore()
+	if err := s.Commit("token-1", []byte("data"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if err := s.Commit("token-old", []byte("old"), time.Now().Add(-time.Hour)); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	got, ok, err := s.Find("token-1")
+	if err != nil || !ok || string(got) != "data" {
+		t.Fatalf("Find = %q, %v, %v; want data", got, ok, err)
+	}
+	if _, ok, err := s.Find("token-old"); err != nil || ok {
+		t.Fatalf("Find(expired) = %v, %v; want not found", ok, err)
+	}
+	if err := s.Delete("token-1"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, ok, err := s.Find("token-1"); err != nil || ok {
+		t.Fatalf("Find after Delete = %v, %v; want not found", ok, err)
+	}
+}
+
+func TestPingAndClose(t *testing.T) {
+	t.Parallel()
+	db := serverDB(t)
+	ctx := context.Background()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	db.SessionStore() // Close must also stop its cleanup goroutine
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := db.Ping(ctx); err == nil {
+		t.Fatal("Ping after Close succeeded, want an error")
+	}
+}
+
+func TestPoolSettings(t *testing.T) {
+	t.Parallel()
+	serverDB(t).Close() // skip (or fail in CI) when there is no server
+	db := open(t, testDSN())
+	if got := db.SQL().Stats().MaxOpenConnections; got != 20 {
+		t.Errorf("default MaxOpenConnections = %d, want 20", got)
+	}
+	dsn := withParam(t, testDSN(), "pool_max_conns", "3")
+	dsn = withParam(t, dsn, "pool_max_conn_lifetime", "1h")
+	dsn = withParam(t, dsn, "pool_max_conn_idle_time", "1m")
+	db = open(t, dsn)
+	if got := db.SQL().Stats().MaxOpenConnections; got != 3 {
+		t.Errorf("MaxOpenConnections with pool_max_conns=3 = %d, want 3", got)
+	}
+}
+
+// TestOpenRejectsBadConnectionStrings needs no server: each string fails
+// before any connection is tried.
+func TestOpenRejectsBadConnectionStrings(t *testing.T) {
+	t.Parallel()
+	base := "postgres://postgres@127.0.0.1:1/test?sslmode=disable"
+	for _, dsn := range []string{
+		"",
+		"postgres://postgres@127.0.0.1:1/test?sslmode=nonsense",
+		base + "&pool_max_conns=0",
+		base + "&pool_max_conns=many",
+		base + "&pool_max_conn_lifetime=forever",
+		base + "&pool_max_conn_idle_time=-1m",
+		base + "&pool_min_conns=2",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		db, err := postgres.Open(ctx, dsn)
+		cancel()
+		if err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded, want an error", dsn)
+		} else if strings.Contains(err.Error(), "connect:") {
+			t.Errorf("Open(%q) tried to connect (%v), want it refused before", dsn, err)
+		}
+	}
+}
+
+// TestOpenUnreachable checks that Open fails, within its deadline, for a
+// port nobody listens on, and that the error counts as the database being
+// unavailable (a 503, not a 500).
+func TestOpenUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	start := time.Now()
+	db, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable")
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of 127.0.0.1:1 succeeded, want an error")
+	}
+	if elapsed := time.Since(start); elapsed > openTimeout {
+		t.Errorf("Open took %v, past its %v deadline", elapsed, openTimeout)
+	}
+	if !passkeyd.IsUnavailable(err) {
+		t.Errorf("IsUnavailable(%v) = false, want true", err)
+	}
+}
+
+// TestOpenHonoursDeadline connects to a server that accepts connections
+// and never answers: only the context can end Open.
+func TestOpenHonoursDeadline(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	// Closing the listener ends the accept loop, which then closes what
+	// it holds; only after that is there nothing left to wait for.
+	defer func() {
+		ln.Close()
+		conns.Wait()
+	}()
+	conns.Add(1)
+	go func() {
+		defer conns.Done()
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // the listener was closed: the test is over
+			}
+			held = append(held, c)
+		}
+	}()
+
+	const deadline = 500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	db, err := postgres.Open(ctx, "postgres://postgres@"+ln.Addr().String()+"/test?sslmode=disable")
+	elapsed := time.Since(start)
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a silent server succeeded, want an error")
+	}
+	if elapsed > deadline+2*time.Second {
+		t.Errorf("Open took %v with a %v deadline", elapsed, deadline)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Open error = %v, want it to wrap context.DeadlineExceeded", err)
+	}
+}

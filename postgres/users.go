@@ -1,0 +1,150 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+var _ passkeyd.UserStore = (*DB)(nil)
+
+// Names of the unique constraints whose violations mean something to the
+// caller; the migrations give them these names.
+const (
+	usernameUnique     = "users_username_key_unique"
+	credentialIDUnique = "passkeys_credential_id_unique"
+)
+
+// sqlStateUniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const sqlStateUniqueViolation = "23505"
+
+// isUniqueViolation reports whether err is a unique violation of the named
+// constraint. Going by SQLSTATE and constraint name, not by message, keeps
+// it right whatever the server's language (lc_messages).
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == sqlStateUniqueViolation && pgErr.ConstraintName == constraint
+}
+
+// userColumns are the users columns that a User is read from, in scanUser's order.
+const userColumns = `id, username, display_name, webauthn_handle, password_hash, staff, created_at, last_login_at`
+
+// scanUser reads a row of userColumns; no row is ErrNotFound.
+func scanUser(row interface{ Scan(...any) error }) (*passkeyd.User, error) {
+	var u passkeyd.User
+	var created int64
+	var lastLogin sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Handle, &u.PasswordHash, &u.Staff, &created, &lastLogin); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, passkeyd.ErrNotFound
+		}
+		return nil, err
+	}
+	u.CreatedAt = time.UnixMicro(created).UTC()
+	u.LastLoginAt = fromMicros(lastLogin)
+	return &u, nil
+}
+
+// CreateUser implements passkeyd.UserStore.
+func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
+	key := passkeyd.UsernameKey(u.Username)
+	if key == "" {
+		return fmt.Errorf("create user: %w", passkeyd.ErrInvalidUsername)
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO users
+		(id, username, username_key, display_name, webauthn_handle, password_hash, staff, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Username, key, u.DisplayName, u.Handle, u.PasswordHash, u.Staff, micros(u.CreatedAt))
+	if err != nil {
+		if isUniqueViolation(err, usernameUnique) {
+			return passkeyd.ErrUsernameTaken
+		}
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByID implements passkeyd.UserStore.
+func (d *DB) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return nil, fmt.Errorf("user by id: %w", err)
+	}
+	return u, nil
+}
+
+// UserByUsername implements passkeyd.UserStore.
+func (d *DB) UserByUsername(ctx context.Context, username string) (*passkeyd.User, error) {
+	key := passkeyd.UsernameKey(username)
+	if key == "" {
+		return nil, fmt.Errorf("user by username: %w", passkeyd.ErrNotFound)
+	}
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, key))
+	if err != nil {
+		return nil, fmt.Errorf("user by username: %w", err)
+	}
+	return u, nil
+}
+
+// UserByHandle implements passkeyd.UserStore.
+func (d *DB) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, error) {
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE webauthn_handle = $1`, handle))
+	if err != nil {
+		return nil, fmt.Errorf("user by handle: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers implements passkeyd.UserStore.
+func (d *DB) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var users []*passkeyd.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// SetPasswordHash implements passkeyd.UserStore.
+func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	return d.updateOne(ctx, "set password", `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+}
+
+// RecordLogin implements passkeyd.UserStore.
+func (d *DB) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	return d.updateOne(ctx, "record login", `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
+}
+
+// updateOne runs an UPDATE of one row and reports ErrNotFound when
+// no row had that id.
+func (d *DB) updateOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := d.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, passkeyd.ErrNotFound)
+	}
+	return nil
+}
