@@ -11,7 +11,6 @@ import (
 var (
 	errCrossOrigin     = passkeyd.NewError(http.StatusForbidden, "cross_origin", "This request came from another site and was refused.")
 	errTooLarge        = passkeyd.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
-	errNotLoggedIn     = passkeyd.NewError(http.StatusUnauthorized, "not_logged_in", "You need to log in first.")
 	errLoginFailed     = passkeyd.NewError(http.StatusUnauthorized, "login_failed", "Wrong username or password.")
 	errTooManyAttempts = passkeyd.NewError(http.StatusTooManyRequests, "too_many_attempts", "Too many failed attempts for this username. Try again later, or log in with a passkey.")
 	errEmptyLogin      = passkeyd.NewError(http.StatusBadRequest, "missing_credentials", "Enter your username and password, or log in with a passkey.")
@@ -19,7 +18,6 @@ var (
 	errOffsiteNext     = passkeyd.NewError(http.StatusBadRequest, "bad_next", "The link you followed would send you to another site after login, so it was refused.")
 	errNotFound        = passkeyd.NewError(http.StatusNotFound, "not_found", "There is nothing here.")
 	errMethod          = passkeyd.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "This method is not allowed here.")
-	errPasskeyLogin    = passkeyd.NewError(http.StatusUnauthorized, "passkey_refused", "Your passkey could not be used to log in.")
 )
 
 // fail answers a request with err: JSON for the API, an error page

@@ -214,7 +214,7 @@ func (s *Site) apiSession(w http.ResponseWriter, r *http.Request) {
 
 func (s *Site) apiLogout(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := s.currentUser(r); !ok {
-		s.fail(w, r, errNotLoggedIn)
+		s.fail(w, r, passkeyd.ErrNotLoggedIn)
 		return
 	}
 	if err := s.deps.Sessions.LogOut(r.Context()); err != nil {
