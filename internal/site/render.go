@@ -177,19 +177,11 @@ func (s *Site) loginView(r *http.Request) *loginView {
 // currentUser returns the logged-in user and how they logged in. A session
 // whose user no longer exists (or cannot be read) counts as nobody.
 func (s *Site) currentUser(r *http.Request) (*passkeyd.User, passkeyd.Login, bool) {
-	ctx := r.Context()
-	if ctx.Value(sessionLoadedKey{}) == nil {
+	if r.Context().Value(sessionLoadedKey{}) == nil {
 		return nil, passkeyd.Login{}, false
 	}
-	l, ok := s.deps.Sessions.Current(ctx)
-	if !ok {
-		return nil, passkeyd.Login{}, false
-	}
-	u, err := s.deps.Users.UserByID(ctx, l.UserID)
-	if err != nil {
-		return nil, passkeyd.Login{}, false
-	}
-	return u, l, true
+	u, l, err := s.deps.Passkeys.CurrentUser(r.Context())
+	return u, l, err == nil
 }
 
 // overlayFS serves the site's own static files and, beside them, the
