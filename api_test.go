@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +23,7 @@ import (
 
 // harness is the JSON API over a real SQLite file and a real TLS server.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlite.DB
 	srv    *httptest.Server
 	svc    *passkeyd.Service
@@ -28,11 +32,12 @@ type harness struct {
 
 type harnessOptions struct {
 	userVerification string
+	attachment       string
 	ceremonyTTL      time.Duration
 	now              func() time.Time
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
@@ -54,7 +59,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	})
 	h.svc, err = passkeyd.NewService(passkeyd.Config{
 		RPID: "localhost", RPName: "passkeyd test", Origins: []string{h.origin},
-		UserVerification: o.userVerification, CeremonyTTL: o.ceremonyTTL,
+		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
 	}, passkeyd.Stores{Users: db, Passkeys: db, Ceremonies: db}, sessions)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +74,16 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			http.Error(w, err.Error(), 500)
 		}
 	})
+	// Who the session says is logged in, and how: the service's own view,
+	// so tests can check that a refused login logged nobody in.
+	mux.HandleFunc("GET /test/whoami", func(w http.ResponseWriter, r *http.Request) {
+		u, l, err := h.svc.CurrentUser(r.Context())
+		if err != nil {
+			passkeyd.WriteError(w, err)
+			return
+		}
+		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: l.Auth})
+	})
 	h.srv.Config.Handler = sessions.Manager.LoadAndSave(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
 	return h
 }
@@ -82,18 +97,60 @@ func portOf(url string) string {
 	return ""
 }
 
-// client is one browser: a cookie jar and the server's address.
+// whoami is the answer of the harness's GET /test/whoami.
+type whoami struct {
+	UserID string        `json:"user_id"`
+	Auth   passkeyd.Auth `json:"auth"`
+}
+
+// client is one browser: a cookie jar, a User-Agent and the server's
+// address. t is the test that failures are reported to (see on).
 type client struct {
 	h    *harness
+	t    testing.TB
 	http *http.Client
+	jar  http.CookieJar
+	ua   string // sent as User-Agent when set
 }
 
 func (h *harness) client() *client {
 	jar, _ := cookiejar.New(nil)
-	c := h.srv.Client()
+	// srv.Client() is one shared *http.Client: copy it, or every client
+	// would end up with the last one's jar. The transport (and so its
+	// connection pool) stays shared.
+	c := *h.srv.Client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{h: h, http: c}
+	return &client{h: h, t: h.t, http: &c, jar: jar}
+}
+
+// on returns the client reporting failures to t, for subtests and fuzz
+// functions (a *testing.F must not fail from inside f.Fuzz).
+func (c *client) on(t testing.TB) *client {
+	cc := *c
+	cc.t = t
+	return &cc
+}
+
+// sessionCookie returns the value of the session cookie the client holds,
+// "" when none.
+func (c *client) sessionCookie() string {
+	u, _ := url.Parse(c.h.srv.URL)
+	for _, k := range c.jar.Cookies(u) {
+		if k.Name == passkeyd.CookieName {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+// clientWithCookie returns a new client that holds only the session
+// cookie value token, as a stolen or planted cookie would be replayed.
+func (h *harness) clientWithCookie(token string) *client {
+	c := h.client()
+	u, _ := url.Parse(h.srv.URL)
+	c.jar.SetCookies(u, []*http.Cookie{{Name: passkeyd.CookieName, Value: token, Path: "/"}})
+	return c
 }
 
 func (h *harness) user(name string) *passkeyd.User {
@@ -110,62 +167,258 @@ func (h *harness) user(name string) *passkeyd.User {
 
 // do sends a request and returns the status and body.
 func (c *client) do(method, path string, body []byte) (int, []byte) {
-	c.h.t.Helper()
+	c.t.Helper()
+	status, _, b := c.doFull(method, path, body)
+	return status, b
+}
+
+// doFull sends a request and returns the status, headers and body.
+func (c *client) doFull(method, path string, body []byte) (int, http.Header, []byte) {
+	c.t.Helper()
 	req, err := http.NewRequest(method, c.h.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
-		c.h.t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.h.t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.h.t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 // must sends a request that must answer want.
 func (c *client) must(want int, method, path string, body []byte) []byte {
-	c.h.t.Helper()
+	c.t.Helper()
 	status, b := c.do(method, path, body)
 	if status != want {
-		c.h.t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
+		c.t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
 	}
 	return b
 }
 
+// mustError sends a request that must be refused with status want and a
+// JSON error {"error": code, "message": ...}; code "" accepts any code.
+func (c *client) mustError(want int, code, method, path string, body []byte) apiError {
+	c.t.Helper()
+	status, hdr, b := c.doFull(method, path, body)
+	if status != want {
+		c.t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
+	}
+	return checkError(c.t, hdr, b, code)
+}
+
+// apiError is the JSON error body of SPEC §3.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// checkError checks that an answer is a JSON error with exactly the
+// fields "error" and "message", both set, and with code when not "".
+func checkError(t testing.TB, hdr http.Header, b []byte, code string) apiError {
+	t.Helper()
+	if ct := hdr.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("error answer has Content-Type %q, want application/json: %s", ct, b)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatalf("error answer is not a JSON object: %v: %q", err, b)
+	}
+	if len(fields) != 2 {
+		t.Fatalf("error answer has fields %v, want error and message", fields)
+	}
+	var e apiError
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Error == "" || e.Message == "" {
+		t.Fatalf("error answer %s lacks error or message", b)
+	}
+	if code != "" && e.Error != code {
+		t.Fatalf("error %q (%s), want %q", e.Error, e.Message, code)
+	}
+	return e
+}
+
 func (c *client) logInAs(u *passkeyd.User) {
-	c.h.t.Helper()
+	c.t.Helper()
 	c.must(http.StatusOK, "POST", "/test/login/"+u.ID, nil)
+}
+
+// whoami returns the id of the user the client's session has logged in,
+// "" when nobody.
+func (c *client) whoami() string {
+	c.t.Helper()
+	status, b := c.do("GET", "/test/whoami", nil)
+	switch status {
+	case http.StatusOK:
+		var w whoami
+		if err := json.Unmarshal(b, &w); err != nil {
+			c.t.Fatal(err)
+		}
+		return w.UserID
+	case http.StatusUnauthorized:
+		return ""
+	}
+	c.t.Fatalf("GET /test/whoami = %d %s", status, b)
+	return ""
+}
+
+// registration returns a registration response of a to options (as
+// Register would), with "name" set when name is not nil.
+func (c *client) registration(a *passkeytest.Authenticator, opts []byte, t passkeytest.Tamper, name any) []byte {
+	c.t.Helper()
+	resp, err := a.RegisterWith(opts, t)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if name == nil {
+		return resp
+	}
+	return setJSON(c.t, resp, "name", name)
 }
 
 // register registers a passkey of a for the logged-in user.
 func (c *client) register(a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
-	c.h.t.Helper()
+	c.t.Helper()
 	opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-	resp, err := a.Register(opts)
-	if err != nil {
-		c.h.t.Fatal(err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(resp, &body); err != nil {
-		c.h.t.Fatal(err)
-	}
+	var n any
 	if name != "" {
-		body["name"] = name
+		n = name
 	}
-	b, _ := json.Marshal(body)
-	var out struct{ Passkey passkeyd.PasskeyInfo }
-	if err := json.Unmarshal(c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", b), &out); err != nil {
-		c.h.t.Fatal(err)
+	b := c.registration(a, opts, passkeytest.Tamper{}, n)
+	return decodePasskey(c.t, c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", b))
+}
+
+// login logs in with a (a discoverable login, or a re-authentication
+// when the client is logged in) and returns the answer.
+func (c *client) login(a *passkeytest.Authenticator) loginAnswer {
+	c.t.Helper()
+	opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	resp, err := a.Login(opts)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	return out.Passkey
+	var got loginAnswer
+	if err := json.Unmarshal(c.must(http.StatusOK, "POST", "/api/login/finish", resp), &got); err != nil {
+		c.t.Fatal(err)
+	}
+	return got
+}
+
+// passkey returns GET /api/passkeys/{id}.
+func (c *client) passkey(id string) passkeyd.PasskeyInfo {
+	c.t.Helper()
+	return decodePasskey(c.t, c.must(http.StatusOK, "GET", "/api/passkeys/"+id, nil))
+}
+
+// decodePasskey decodes {"passkey": Passkey}.
+func decodePasskey(t testing.TB, b []byte) passkeyd.PasskeyInfo {
+	t.Helper()
+	var out struct {
+		Passkey *passkeyd.PasskeyInfo `json:"passkey"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.Passkey == nil {
+		t.Fatalf("not a {\"passkey\": ...} answer (%v): %s", err, b)
+	}
+	return *out.Passkey
+}
+
+// setJSON returns the JSON object doc with its member key set to v.
+func setJSON(t testing.TB, doc []byte, key string, v any) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	m[key] = v
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// on returns the harness reporting failures to t (see client.on).
+func (h *harness) on(t testing.TB) *harness {
+	hh := *h
+	hh.t = t
+	return &hh
+}
+
+// snapshot dumps the rows of the tables a refused request must not
+// change: users and passkeys (sessions and pending ceremonies do change).
+func (h *harness) snapshot() string {
+	h.t.Helper()
+	var sb strings.Builder
+	for _, q := range []string{"SELECT * FROM users ORDER BY id", "SELECT * FROM passkeys ORDER BY id"} {
+		rows, err := h.db.SQL().Query(q)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				h.t.Fatal(err)
+			}
+			for i, v := range vals {
+				fmt.Fprintf(&sb, "%s=%v ", cols[i], v)
+			}
+			sb.WriteString("\n")
+		}
+		if err := rows.Err(); err != nil {
+			h.t.Fatal(err)
+		}
+		rows.Close()
+		sb.WriteString("--\n")
+	}
+	return sb.String()
+}
+
+// passkeyCount returns how many passkeys are stored, for all users.
+func (h *harness) passkeyCount() int {
+	h.t.Helper()
+	var n int
+	if err := h.db.SQL().QueryRow("SELECT COUNT(*) FROM passkeys").Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// clock is a settable clock for the service (see SetClock).
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 type loginAnswer struct {
@@ -184,15 +437,7 @@ func TestPasskeySmoke(t *testing.T) {
 		t.Fatalf("registered %+v", p)
 	}
 	anon := h.client()
-	opts := anon.must(http.StatusOK, "POST", "/api/login/begin", nil)
-	resp, err := a.Login(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got loginAnswer
-	if err := json.Unmarshal(anon.must(http.StatusOK, "POST", "/api/login/finish", resp), &got); err != nil {
-		t.Fatal(err)
-	}
+	got := anon.login(a)
 	if got.User.ID != alice.ID || !got.Auth.UsePasskey || *got.Auth.Name != "Laptop" {
 		t.Fatalf("login answer %+v", got)
 	}

@@ -404,7 +404,9 @@ func DecodeJSON(r *http.Request, v any) error {
 		}
 		return errInvalidJSON.Wrap(err)
 	}
-	if dec.More() {
+	// Only white space may follow. (dec.More is no test of that: it
+	// reports false before a stray '}' or ']'.)
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errInvalidJSON.Wrap(errors.New("data after the JSON object"))
 	}
 	return nil
