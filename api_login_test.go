@@ -791,6 +791,15 @@ func TestSignCounterAndBackupFlags(t *testing.T) {
 				t.Errorf("after the refused downgrade: %+v", p)
 			}
 		}},
+		{"backup eligible 0 to 1 does not excuse a repeated counter", true, func(t *testing.T, cw *counterWorld) {
+			cw.a.SetSignCount(cw.cred, 4)
+			cw.mustLogin(t, ok, "") // 5
+			cw.a.SetSignCount(cw.cred, 1)
+			cw.a.SetFlags(cw.cred, true, true)
+			if p := cw.mustLogin(t, refused, "possible_clone"); !p.CloneWarning || p.SignCount != 5 {
+				t.Errorf("after the refused login: %+v", p)
+			}
+		}},
 		{"backup eligible 0 to 1, not yet backed up", true, func(t *testing.T, cw *counterWorld) {
 			cw.a.SetFlags(cw.cred, true, false)
 			if p := cw.mustLogin(t, ok, ""); !p.BackupEligible || p.BackedUp {

@@ -88,6 +88,7 @@ func TestListPasskeys(t *testing.T) {
 		{"page 2", "?page=2", 2, want(2, 0)},
 		{"page past the end", "?page=3", 3, ""},
 		{"far past the end", "?page=1000000", 1000000, ""},
+		{"beyond any offset", "?page=9000000000000", 9000000000000, ""},
 		{"empty page value", "?page=", 1, want(52, 3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,7 +101,7 @@ func TestListPasskeys(t *testing.T) {
 	if got := bob.list(""); got.Pages != 1 || len(got.Passkeys) != 6 {
 		t.Errorf("bob's list: %d passkeys, %d pages", len(got.Passkeys), got.Pages)
 	}
-	for _, page := range []string{"abc", "0", "-1", "1.5", "1e2", "%20", "1%00", "0x10", "+", "99999999999999999999", "1000001"} {
+	for _, page := range []string{"abc", "0", "-1", "1.5", "1e2", "%20", "1%00", "0x10", "+", "99999999999999999999"} {
 		t.Run("malformed page "+page, func(t *testing.T) {
 			c.on(t).mustError(http.StatusBadRequest, "invalid_page", "GET", "/api/passkeys?page="+page, nil)
 		})

@@ -507,20 +507,23 @@ func TestRegisterFailedFinishUsesUpCeremony(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, harnessOptions{})
 	for _, tc := range []struct {
-		name   string
-		tamper passkeytest.Tamper
-		other  bool // posted from another session of the same user
+		name    string
+		tamper  passkeytest.Tamper
+		other   bool // posted from another session of the same user
+		badName any  // a "name" that is refused
 	}{
 		{name: "bad packed signature", tamper: passkeytest.Tamper{BadSignature: true}},
 		{name: "wrong origin", tamper: passkeytest.Tamper{Origin: "https://evil.example"}},
 		{name: "wrong RP id hash", tamper: passkeytest.Tamper{RPID: "evil.example"}},
 		{name: "missing user presence", tamper: passkeytest.Tamper{NoUP: true}},
 		{name: "posted from another session", other: true},
+		{name: "name too long", badName: strings.Repeat("n", 65)},
+		{name: "name not a string", badName: 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, c := w.userClient(t, uniqueName("used"))
 			opts := beginReg(c)
-			bad := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{Attestation: passkeytest.AttestationPacked}), opts, tc.tamper, nil)
+			bad := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{Attestation: passkeytest.AttestationPacked}), opts, tc.tamper, tc.badName)
 			poster := c
 			if tc.other {
 				poster = w.h.client().on(t)

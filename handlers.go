@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -125,12 +126,7 @@ func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	name, err := registrationName(body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := s.FinishRegistration(r.Context(), user, RegistrationRequest{Response: body, Name: name, UserAgent: r.UserAgent()})
+	p, err := s.FinishRegistration(r.Context(), user, RegistrationRequest{Response: body, UserAgent: r.UserAgent()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -138,20 +134,14 @@ func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, passkeyBody{p.Info()})
 }
 
-// registrationName reads the optional "name" beside the registration
-// response.
-func registrationName(body []byte) (string, error) {
-	var extra struct {
-		Name json.RawMessage `json:"name"`
-	}
-	if err := json.Unmarshal(body, &extra); err != nil {
-		return "", errInvalidJSON.Wrap(err)
-	}
-	if len(extra.Name) == 0 || string(extra.Name) == "null" {
+// passkeyName reads the optional "name" beside a registration response:
+// absent or null gives "", anything but a string is refused.
+func passkeyName(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
 	var name string
-	if err := json.Unmarshal(extra.Name, &name); err != nil {
+	if err := json.Unmarshal(raw, &name); err != nil {
 		return "", errInvalidName
 	}
 	return CleanPasskeyName(name)
@@ -208,7 +198,7 @@ func ParsePage(r *http.Request) (int, error) {
 		return 1, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 1_000_000 {
+	if err != nil || n < 1 {
 		return 0, errInvalidPage
 	}
 	return n, nil
@@ -217,7 +207,13 @@ func ParsePage(r *http.Request) (int, error) {
 // ListPage returns the page'th page of the user's passkeys and the number
 // of pages (at least 1).
 func (s *Service) ListPage(ctx context.Context, userID string, page int) (PasskeyPage, int, error) {
-	list, err := s.stores.Passkeys.ListPasskeys(ctx, userID, (page-1)*PageSize, PageSize)
+	// A page so far past the end that its offset would overflow is as
+	// empty as any other page past the end.
+	offset := math.MaxInt32
+	if page-1 < math.MaxInt32/PageSize {
+		offset = (page - 1) * PageSize
+	}
+	list, err := s.stores.Passkeys.ListPasskeys(ctx, userID, offset, PageSize)
 	if err != nil {
 		return list, 0, err
 	}

@@ -261,13 +261,12 @@ func (s *Service) BeginRegistration(ctx context.Context, user *User) (*protocol.
 	return creation, nil
 }
 
-// RegistrationRequest is the body of a registration finish: the browser's
-// RegistrationResponseJSON plus an optional name.
+// RegistrationRequest is a registration finish.
 type RegistrationRequest struct {
-	// Response is the RegistrationResponseJSON.
+	// Response is the browser's RegistrationResponseJSON, with an
+	// optional "name" for the passkey beside its fields ("" or none gives
+	// the platform's name).
 	Response []byte
-	// Name is the passkey's name; "" gives the default.
-	Name string
 	// UserAgent is the registering browser's, for the platform guess.
 	UserAgent string
 }
@@ -275,6 +274,12 @@ type RegistrationRequest struct {
 // FinishRegistration verifies a registration response for user and stores
 // the new passkey.
 func (s *Service) FinishRegistration(ctx context.Context, user *User, req RegistrationRequest) (*Passkey, error) {
+	var extra struct {
+		Name json.RawMessage `json:"name"`
+	}
+	if err := json.Unmarshal(req.Response, &extra); err != nil {
+		return nil, errInvalidJSON.Wrap(err)
+	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.Response)
 	if err != nil {
 		return nil, errBadRegistration.Wrap(err)
@@ -283,12 +288,17 @@ func (s *Service) FinishRegistration(ctx context.Context, user *User, req Regist
 	if err != nil {
 		return nil, err
 	}
+	// The name is checked after the ceremony is taken: a finish that fails
+	// for any reason uses its ceremony up.
+	name, err := passkeyName(extra.Name)
+	if err != nil {
+		return nil, err
+	}
 	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, *sd, parsed)
 	if err != nil {
 		return nil, withDetails(errRegistrationFail, err)
 	}
 	platform := s.platforms.Platform(req.UserAgent)
-	name := req.Name
 	if name == "" {
 		name = platform
 	}
@@ -437,7 +447,9 @@ func (s *Service) FinishLogin(ctx context.Context, response []byte, userAgent st
 		s.log.WarnContext(ctx, "possible cloned authenticator: signature counter did not increase",
 			"passkey_id", p.ID, "user_id", p.UserID, "stored_count", p.SignCount,
 			"received_count", parsed.Response.AuthenticatorData.Counter, "backup_eligible", updated.BackupEligible)
-		if !updated.BackupEligible {
+		// The stored flag decides: a login that also claims to have become
+		// backup eligible must not slip a cloned key past this check.
+		if !p.BackupEligible {
 			// A device-bound key never goes backwards; a copy of it
 			// would. Keep the warning, refuse the login.
 			if err := s.stores.Passkeys.RecordPasskeyUse(ctx, &updated); err != nil {
