@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/backend"
 	"github.com/passkeyd/passkeyd/internal/site"
 	"github.com/passkeyd/passkeyd/password"
 	"github.com/passkeyd/passkeyd/redis"
@@ -308,7 +309,7 @@ func (c *serveConfig) tlsConfig(logger *slog.Logger) (*tls.Config, error) {
 
 // ensureDemoUser creates the demo account when it is missing; an existing
 // one is left as it is.
-func ensureDemoUser(ctx context.Context, b backend, logger *slog.Logger) error {
+func ensureDemoUser(ctx context.Context, b backend.Backend, logger *slog.Logger) error {
 	if _, err := b.UserByUsername(ctx, demoUsername); err == nil {
 		return nil
 	} else if !errors.Is(err, passkeyd.ErrNotFound) {
@@ -333,7 +334,7 @@ func ensureDemoUser(ctx context.Context, b backend, logger *slog.Logger) error {
 const sweepInterval = time.Minute
 
 // sweepCeremonies deletes expired ceremonies until ctx ends.
-func sweepCeremonies(ctx context.Context, b backend, logger *slog.Logger) {
+func sweepCeremonies(ctx context.Context, b backend.Backend, logger *slog.Logger) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {

@@ -5,14 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-
-	"github.com/passkeyd/passkeyd"
-	"github.com/passkeyd/passkeyd/postgres"
-	"github.com/passkeyd/passkeyd/sqlite"
+	"github.com/passkeyd/passkeyd/internal/backend"
 )
 
 // connectTimeout bounds how long a command waits for the database before
@@ -22,17 +17,6 @@ const connectTimeout = 10 * time.Second
 // defaultDB is the database used when neither --db nor PASSKEYD_DB is set.
 const defaultDB = "sqlite:passkeyd.db"
 
-// backend is a store the server runs on.
-type backend interface {
-	passkeyd.UserStore
-	passkeyd.PasskeyStore
-	passkeyd.CeremonyStore
-	Migrate(ctx context.Context) error
-	Ping(ctx context.Context) error
-	SessionStore() scs.Store
-	Close() error
-}
-
 // addDBFlag adds --db, which every command takes.
 func addDBFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", defaultDB, "database: sqlite:PATH or postgres://...")
@@ -41,26 +25,15 @@ func addDBFlag(fs *flag.FlagSet) *string {
 // openBackend opens the database named by dsn and brings its schema up to
 // date. A database that cannot be opened within connectTimeout is a usage
 // error (exit status 2), with the reason on one line.
-func openBackend(ctx context.Context, dsn string) (backend, error) {
+func openBackend(ctx context.Context, dsn string) (backend.Backend, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	var b backend
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		path := strings.TrimPrefix(dsn, "sqlite:")
-		db, err := sqlite.Open(ctx, path)
-		if err != nil {
-			return nil, usagef("database %s cannot be opened: %v", dsn, err)
-		}
-		b = db
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		db, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			return nil, usagef("database %s cannot be reached: %v", redactDSN(dsn), redactErr(err, dsn))
-		}
-		b = db
-	default:
-		return nil, usagef("--db %q: use sqlite:PATH or postgres://...", dsn)
+	b, err := backend.Open(ctx, dsn)
+	if errors.Is(err, backend.ErrUnknownScheme) {
+		return nil, usagef("--db %q: %v", redactDSN(dsn), err)
+	}
+	if err != nil {
+		return nil, usagef("database %s cannot be reached: %s", redactDSN(dsn), redactErr(err, dsn))
 	}
 	if err := b.Migrate(ctx); err != nil {
 		b.Close()
@@ -73,21 +46,10 @@ func openBackend(ctx context.Context, dsn string) (backend, error) {
 }
 
 // redactDSN hides a password in a database URL before it is printed.
-func redactDSN(dsn string) string {
-	scheme, rest, ok := strings.Cut(dsn, "://")
-	if !ok {
-		return dsn
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return dsn
-	}
-	cred := rest[:at]
-	if user, _, hasPw := strings.Cut(cred, ":"); hasPw {
-		cred = user + ":xxxxx"
-	}
-	return scheme + "://" + cred + rest[at:]
-}
+func redactDSN(dsn string) string { return backend.Redact(dsn) }
+
+// redactErr hides a database URL's password in an error message.
+func redactErr(err error, dsn string) string { return backend.RedactError(err, dsn) }
 
 // migrateCmd is "passkeyd migrate".
 func migrateCmd(ctx context.Context, e env, args []string) error {
@@ -107,14 +69,4 @@ func migrateCmd(ctx context.Context, e env, args []string) error {
 	defer b.Close()
 	fmt.Fprintln(e.stdout, "schema is up to date")
 	return nil
-}
-
-// redactErr hides a database URL's password in an error message that may
-// quote the URL.
-func redactErr(err error, dsn string) string {
-	msg := err.Error()
-	if r := redactDSN(dsn); r != dsn {
-		msg = strings.ReplaceAll(msg, dsn, r)
-	}
-	return msg
 }
