@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -103,9 +104,32 @@ func Classify(err error) *Error {
 var ErrBodyTooLarge = NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
 
 // IsUnavailable reports whether err means the database could not be
-// reached (as opposed to a bug): a 503, not a 500.
+// reached (as opposed to a bug): a 503, not a 500. A connection that the
+// server or the network ends in the middle of an answer surfaces as
+// io.ErrUnexpectedEOF (or io.EOF) from the drivers, not as a net.Error;
+// one that PostgreSQL ends itself, as a SQLSTATE (unavailableSQLState).
 func IsUnavailable(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.As(err, &netErr) || strings.Contains(err.Error(), "connection refused")
+		errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		unavailableSQLState(err) || strings.Contains(err.Error(), "connection refused")
+}
+
+// unavailableSQLState reports whether err carries a SQLSTATE (through a
+// SQLState method, as pgx's *pgconn.PgError has) that means the database
+// is going away or cannot take the connection now: class 08 (connection
+// exception); 57P01, 57P02, 57P03 (admin_shutdown, crash_shutdown,
+// cannot_connect_now: a restart, a failover, pg_terminate_backend); 53300
+// (too_many_connections).
+func unavailableSQLState(err error) bool {
+	var e interface{ SQLState() string }
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch code := e.SQLState(); code {
+	case "57P01", "57P02", "57P03", "53300":
+		return true
+	default:
+		return strings.HasPrefix(code, "08")
+	}
 }

@@ -32,6 +32,10 @@
 //	pool_max_conn_idle_time=D  ConnMaxIdleTime, a Go duration such as 10m
 //	pool_max_conn_lifetime=D   ConnMaxLifetime, a Go duration such as 1h
 //
+// A new connection gives up after 5 seconds (dial, TLS and start-up),
+// unless the connection string says otherwise with connect_timeout=N
+// (seconds).
+//
 // pgxpool's other settings (pool_min_conns, pool_health_check_period and
 // the like) have no database/sql counterpart: Open refuses any other
 // pool_ parameter rather than send it on to the server, which would fail
@@ -66,6 +70,11 @@ const (
 	defaultMaxIdleConns    = 10
 	defaultConnMaxIdleTime = 5 * time.Minute
 	defaultConnMaxLifetime = 30 * time.Minute
+	// defaultConnectTimeout bounds a new connection (dial, TLS, start-up)
+	// unless the connection string sets connect_timeout: pgx's default is
+	// none, and requests would wait as long as an unreachable server keeps
+	// them waiting instead of answering 503.
+	defaultConnectTimeout = 5 * time.Second
 )
 
 // migrateLockKey is the pg_advisory_xact_lock key that makes migrations
@@ -102,6 +111,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	pool, err := takePoolParams(cfg.RuntimeParams)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connection string: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
 	}
 	db := stdlib.OpenDB(*cfg)
 	pool.apply(db)

@@ -34,6 +34,10 @@ func Open(ctx context.Context, url string) (*Sessions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
+	// Without this the client ignores a context's deadline on the socket
+	// and waits out its own read (3 s) and dial (5 s) timeouts: /healthz's
+	// 2 s bound would not hold while Redis hangs.
+	opts.ContextTimeoutEnabled = true
 	client := goredis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()

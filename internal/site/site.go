@@ -123,6 +123,8 @@ func (s *Site) Handler() (http.Handler, error) {
 	app = s.limitBody(app)
 	app = s.markSessionLoaded(app)
 	app = s.deps.Sessions.Manager.LoadAndSave(app)
+	s.deps.Sessions.Manager.ErrorFunc = s.onSessionError
+	app = s.sessionErrors(app)
 
 	root := http.NewServeMux()
 	root.Handle("GET /static/", s.views.static())

@@ -34,7 +34,15 @@
     PasskeyAPI.Init();
     PasskeyAPI.CheckConditionalUI((available) => {
       if (available) {
-        PasskeyAPI.Authentication(onResult, { conditional: true });
+        PasskeyAPI.Authentication((ok, result) => {
+          // Autofill runs in the background: when the browser ends it
+          // without a passkey (none on this device, or dismissed), the
+          // person asked for nothing, so there is nothing to tell them.
+          if (!ok && result.code === 'cancelled') {
+            return;
+          }
+          onResult(ok, result);
+        }, { conditional: true });
       }
     });
     document.querySelector('#passkey-login').addEventListener('click', () => {

@@ -1,0 +1,127 @@
+package scaleout_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyd/passkeyd/passkeytest"
+)
+
+// TestSessionStoreOutage cuts the instances' Redis (--sessions redis://)
+// through a TCP proxy while PostgreSQL stays up. Every request that needs
+// a session then answers 503 "unavailable" JSON — loading a session and
+// saving a new one alike —, /healthz answers 503 within its bound, and
+// when Redis is back the instances recover by themselves, with the
+// sessions made before the outage still valid.
+func TestSessionStoreOutage(t *testing.T) {
+	redisURL, _ := freshRedis(t)
+	dsn := freshSchema(t)
+	u, err := url.Parse(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newProxy(t, u.Host)
+	u.Host = proxy.addr()
+	a, b := startPair(t, dsn, u.String())
+	insts := []*instance{a, b}
+	addUser(t, dsn, "erin")
+	erin := newBrowser(nil)
+	if err := erin.passwordLogin(a.base, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	auth := passkeytest.New(a.base, passkeytest.Options{DeviceBound: true})
+	if _, err := erin.register(auth, a.base, b.base); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.cut(refuse)
+	// At once: the Redis client retries each command a few times first.
+	var wg sync.WaitGroup
+	for _, in := range insts {
+		for _, c := range []struct {
+			what   string
+			br     *browser
+			method string
+			path   string
+			body   []byte
+		}{
+			{"loading erin's session", erin, "GET", "/api/session", nil},
+			{"loading erin's session", erin, "POST", "/api/passkeys/register/begin", []byte("{}")},
+			{"saving a new session", newBrowser(nil), "POST", "/api/login/begin", []byte("{}")},
+		} {
+			wg.Go(func() {
+				r, err := c.br.do(c.method, in.base+c.path, c.body, "")
+				if err == nil {
+					err = checkUnavailable(r)
+				}
+				if err != nil {
+					t.Errorf("%s %s on %s, %s with Redis down: %v", c.method, c.path, in.name, c.what, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	checkHealth := func(what string, want int, bound time.Duration) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for _, in := range insts {
+			wg.Go(func() {
+				r, took, err := healthz(in)
+				switch {
+				case err != nil:
+					t.Errorf("%s: healthz of %s: %v", what, in.name, err)
+				case r.status != want || took > bound:
+					t.Errorf("%s: healthz of %s: %s in %s, want %d within %s", what, in.name, r, took, want, bound)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	checkHealth("Redis refusing", http.StatusServiceUnavailable, 2*time.Second)
+	proxy.cut(blackhole)
+	checkHealth("Redis hanging", http.StatusServiceUnavailable, 3500*time.Millisecond)
+
+	proxy.restore()
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	deadline := time.After(15 * time.Second)
+	for healthy := 0; healthy < len(insts); {
+		healthy = 0
+		for _, in := range insts {
+			if r, _, err := healthz(in); err == nil && r.status == http.StatusOK {
+				healthy++
+			}
+		}
+		if healthy == len(insts) {
+			break
+		}
+		select {
+		case <-poll.C:
+		case <-deadline:
+			t.Fatal("healthz not 200 on every instance within 15 s of Redis's return")
+		}
+	}
+	// The session from before the outage, on both; a new passkey login.
+	for _, in := range insts {
+		s, err := erin.session(in.base)
+		if err != nil || s.User == nil || s.User.Username != "erin" {
+			t.Errorf("erin's session on %s after the outage: %+v, %v", in.name, s, err)
+		}
+	}
+	l, err := newBrowser(nil).passkeyLogin(auth, b.base, a.base)
+	if err != nil || l.User.Username != "erin" {
+		t.Errorf("passkey login after the outage: %+v, %v", l, err)
+	}
+	for _, in := range insts {
+		if n := in.log.count(0, "status=500"); n != 0 {
+			t.Errorf("instance %s answered %d requests with 500", in.name, n)
+		}
+		if n := in.log.count(0, "msg=\"request failed\"", "session store:"); n == 0 {
+			t.Errorf("instance %s logged no session store failure: %s", in.name, strings.TrimSpace(in.log.tail(5)))
+		}
+	}
+}
