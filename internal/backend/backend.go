@@ -6,7 +6,7 @@ package backend
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
@@ -28,7 +28,7 @@ type Backend interface {
 }
 
 // ErrUnknownScheme is returned for a URL that names neither backend.
-var ErrUnknownScheme = fmt.Errorf("use sqlite:PATH or postgres://...")
+var ErrUnknownScheme = errors.New("want sqlite:PATH or postgres://URL")
 
 // Open opens the database named by dsn; it does not migrate.
 func Open(ctx context.Context, dsn string) (Backend, error) {
