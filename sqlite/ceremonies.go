@@ -14,7 +14,7 @@ var _ passkeyd.CeremonyStore = (*DB)(nil)
 
 // SaveCeremony implements passkeyd.CeremonyStore.
 func (d *DB) SaveCeremony(ctx context.Context, c *passkeyd.Ceremony) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO ceremonies (key, kind, owner, user_id, data, expires_at)
+	_, err := d.exec(ctx, `INSERT INTO ceremonies (key, kind, owner, user_id, data, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, c.Key, c.Kind, c.Owner, c.UserID, c.Data, micros(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("save ceremony: %w", err)
@@ -26,7 +26,7 @@ func (d *DB) SaveCeremony(ctx context.Context, c *passkeyd.Ceremony) error {
 func (d *DB) TakeCeremony(ctx context.Context, key []byte) (*passkeyd.Ceremony, error) {
 	c := passkeyd.Ceremony{Key: key}
 	var expires int64
-	err := d.db.QueryRowContext(ctx, `DELETE FROM ceremonies WHERE key = $1
+	err := d.writeRow(ctx, `DELETE FROM ceremonies WHERE key = $1
 		RETURNING kind, owner, user_id, data, expires_at`, key).Scan(&c.Kind, &c.Owner, &c.UserID, &c.Data, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("take ceremony: %w", passkeyd.ErrNotFound)
@@ -40,7 +40,7 @@ func (d *DB) TakeCeremony(ctx context.Context, key []byte) (*passkeyd.Ceremony, 
 
 // DeleteExpiredCeremonies implements passkeyd.CeremonyStore.
 func (d *DB) DeleteExpiredCeremonies(ctx context.Context, t time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM ceremonies WHERE expires_at < $1`, micros(t))
+	res, err := d.exec(ctx, `DELETE FROM ceremonies WHERE expires_at < $1`, micros(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired ceremonies: %w", err)
 	}

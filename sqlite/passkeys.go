@@ -18,7 +18,7 @@ const passkeyColumns = `id, user_id, credential_id, public_key, public_key_algor
 	attestation_format, aaguid, sign_count, transports, attachment, user_verified, backup_eligible,
 	backup_state, clone_warning, name, platform, provider, enabled, created_at, last_used_at`
 
-func scanPasskey(row interface{ Scan(...any) error }) (*passkeyd.Passkey, error) {
+func scanPasskey(row row) (*passkeyd.Passkey, error) {
 	var p passkeyd.Passkey
 	var transports string
 	var created int64
@@ -46,7 +46,7 @@ func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 	if err != nil {
 		return fmt.Errorf("create passkey: %w", err)
 	}
-	_, err = d.db.ExecContext(ctx, `INSERT INTO passkeys (`+passkeyColumns+`)
+	_, err = d.exec(ctx, `INSERT INTO passkeys (`+passkeyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)`,
 		p.ID, p.UserID, p.CredentialID, p.PublicKey, p.PublicKeyAlgorithm, p.AttestationType,
 		p.AttestationFormat, p.AAGUID, p.SignCount, string(transports), p.Attachment, p.UserVerified, p.BackupEligible,
@@ -62,7 +62,7 @@ func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 
 // Passkey implements passkeyd.PasskeyStore.
 func (d *DB) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(d.db.QueryRowContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
+	p, err := scanPasskey(d.queryRow(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
@@ -71,7 +71,7 @@ func (d *DB) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey,
 
 // PasskeyByCredentialID implements passkeyd.PasskeyStore.
 func (d *DB) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(d.db.QueryRowContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
+	p, err := scanPasskey(d.queryRow(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey by credential id: %w", err)
 	}
@@ -81,7 +81,7 @@ func (d *DB) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*p
 // ListPasskeys implements passkeyd.PasskeyStore.
 func (d *DB) ListPasskeys(ctx context.Context, userID string, offset, limit int) (passkeyd.PasskeyPage, error) {
 	var page passkeyd.PasskeyPage
-	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
+	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count passkeys: %w", err)
 	}
 	ps, err := d.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1
@@ -96,7 +96,7 @@ func (d *DB) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passk
 }
 
 func (d *DB) queryPasskeys(ctx context.Context, query string, args ...any) ([]*passkeyd.Passkey, error) {
-	rows, err := d.db.QueryContext(ctx, query, args...)
+	rows, err := d.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list passkeys: %w", err)
 	}
@@ -117,7 +117,7 @@ func (d *DB) queryPasskeys(ctx context.Context, query string, args ...any) ([]*p
 
 // UpdatePasskey implements passkeyd.PasskeyStore.
 func (d *DB) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.PasskeyUpdate) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(d.db.QueryRowContext(ctx, `UPDATE passkeys
+	p, err := scanPasskey(d.writeRow(ctx, `UPDATE passkeys
 		SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
 		WHERE id = $3 AND user_id = $4
 		RETURNING `+passkeyColumns, u.Name, u.Enabled, id, userID))
@@ -138,7 +138,7 @@ func (d *DB) RecordPasskeyUse(ctx context.Context, p *passkeyd.Passkey) error {
 
 // DeletePasskey implements passkeyd.PasskeyStore.
 func (d *DB) DeletePasskey(ctx context.Context, userID, id string) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND enabled = 0`, id, userID)
+	res, err := d.exec(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND enabled = 0`, id, userID)
 	if err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}

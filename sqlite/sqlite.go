@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -30,13 +29,28 @@ var migrationFiles embed.FS
 const busyTimeout = 10 * time.Second
 
 // DB is a passkeyd store in one SQLite file.
+//
+// It keeps two pools on the file: one connection that does every write,
+// so writers queue in Go instead of contending for SQLite's lock (which
+// costs sleeps and, under load, "database is locked"), and a pool of
+// readers, which WAL mode lets run beside the writer. Statements are
+// prepared once per pool and reused: preparing costs more than running
+// most of these queries.
 type DB struct {
-	db *sql.DB
+	write *sql.DB
+	read  *sql.DB
+	stmts sync.Map // stmtKey → *sql.Stmt
+
 	// sessions is made on first use; mu guards it, so that SessionStore
-	// and Close may be called from any goroutine, and Close more than once
-	// (stopping the store's cleanup twice would block for ever).
+	// and Close may be called from any goroutine, and Close more than once.
 	mu       sync.Mutex
-	sessions *sqlite3store.SQLite3Store
+	sessions *sessionStore
+}
+
+// stmtKey names a prepared statement: its pool and its text.
+type stmtKey struct {
+	pool  *sql.DB
+	query string
 }
 
 // Open opens (creating it when missing) the SQLite database at path. It
@@ -53,19 +67,92 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	// Write transactions take the write lock when they begin, so two of
-	// them never deadlock upgrading read locks (which SQLite answers with
-	// SQLITE_BUSY at once, busy timeout or not).
+	// Write transactions take the write lock when they begin, so that one
+	// never fails upgrading a read lock when another process (passkeyd
+	// user add beside the server) writes too.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn := "file:" + path + "?" + q.Encode()
+	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+	// The writer creates the file and turns on WAL before readers open it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read.SetMaxIdleConns(4)
+	return &DB{write: write, read: read}, nil
+}
+
+// prepared returns the statement for query on pool, preparing it once.
+func (d *DB) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{pool, query}
+	if st, ok := d.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := d.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// exec runs a write.
+func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := d.prepared(ctx, d.write, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// errRow is a *sql.Row-like value that only reports an error.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// row is what queryRow and writeRow return: a *sql.Row, or an errRow when
+// the statement could not be prepared.
+type row interface{ Scan(...any) error }
+
+// queryRow runs a read that returns one row.
+func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
+	st, err := d.prepared(ctx, d.read, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// writeRow runs a write that returns one row (RETURNING).
+func (d *DB) writeRow(ctx context.Context, query string, args ...any) row {
+	st, err := d.prepared(ctx, d.write, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a read that returns rows.
+func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := d.prepared(ctx, d.read, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // Migrate brings the schema up to date; it is safe to run again.
@@ -74,7 +161,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = migrate.Up(ctx, d.db, migrate.Dialect{
+	_, err = migrate.Up(ctx, d.write, migrate.Dialect{
 		Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
 	}, ms)
 	if err != nil {
@@ -89,28 +176,35 @@ func (d *DB) SessionStore() scs.Store {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.sessions == nil {
-		d.sessions = sqlite3store.New(d.db)
+		d.sessions = newSessionStore(d)
 	}
 	return d.sessions
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, to readers and the writer.
 func (d *DB) Ping(ctx context.Context) error {
-	return d.db.PingContext(ctx)
+	if err := d.read.PingContext(ctx); err != nil {
+		return err
+	}
+	return d.write.PingContext(ctx)
 }
 
-// SQL returns the underlying handle, for tools and tests.
-func (d *DB) SQL() *sql.DB { return d.db }
+// SQL returns the handle that writes, for tools and tests.
+func (d *DB) SQL() *sql.DB { return d.write }
 
 // Close closes the database.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	if d.sessions != nil {
-		d.sessions.StopCleanup()
+		d.sessions.stop()
 		d.sessions = nil
 	}
 	d.mu.Unlock()
-	return d.db.Close()
+	d.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+	return errors.Join(d.read.Close(), d.write.Close())
 }
 
 // micros converts a time to the stored form, Unix microseconds.

@@ -15,7 +15,7 @@ var _ passkeyd.UserStore = (*DB)(nil)
 
 const userColumns = `id, username, display_name, webauthn_handle, password_hash, staff, created_at, last_login_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*passkeyd.User, error) {
+func scanUser(row row) (*passkeyd.User, error) {
 	var u passkeyd.User
 	var created int64
 	var lastLogin sql.NullInt64
@@ -36,7 +36,7 @@ func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
 	if key == "" {
 		return fmt.Errorf("create user: %w", passkeyd.ErrInvalidUsername)
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO users
+	_, err := d.exec(ctx, `INSERT INTO users
 		(id, username, username_key, display_name, webauthn_handle, password_hash, staff, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		u.ID, u.Username, key, u.DisplayName, u.Handle, u.PasswordHash, u.Staff, micros(u.CreatedAt))
@@ -51,7 +51,7 @@ func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
 
 // UserByID implements passkeyd.UserStore.
 func (d *DB) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("user by id: %w", err)
 	}
@@ -64,7 +64,7 @@ func (d *DB) UserByUsername(ctx context.Context, username string) (*passkeyd.Use
 	if key == "" {
 		return nil, fmt.Errorf("user by username: %w", passkeyd.ErrNotFound)
 	}
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, key))
+	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, key))
 	if err != nil {
 		return nil, fmt.Errorf("user by username: %w", err)
 	}
@@ -73,7 +73,7 @@ func (d *DB) UserByUsername(ctx context.Context, username string) (*passkeyd.Use
 
 // UserByHandle implements passkeyd.UserStore.
 func (d *DB) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE webauthn_handle = $1`, handle))
+	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE webauthn_handle = $1`, handle))
 	if err != nil {
 		return nil, fmt.Errorf("user by handle: %w", err)
 	}
@@ -82,7 +82,7 @@ func (d *DB) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, e
 
 // ListUsers implements passkeyd.UserStore.
 func (d *DB) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	rows, err := d.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -114,7 +114,7 @@ func (d *DB) RecordLogin(ctx context.Context, userID string, at time.Time) error
 // updateOne runs an UPDATE of one row and reports ErrNotFound when
 // no row had that id.
 func (d *DB) updateOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := d.db.ExecContext(ctx, query, args...)
+	res, err := d.exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
