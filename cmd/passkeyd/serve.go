@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -213,7 +214,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	s, err := site.New(site.Config{Origins: origins, Logger: logger}, site.Deps{
 		Users:    b,
 		Sessions: sessions,
-		Hasher:   password.NewHasher(password.DefaultParams(), 0),
+		// Half the cores at most hash passwords, so a burst of password
+		// attempts leaves the rest to passkey logins and everything else.
+		Hasher:   password.NewHasher(password.DefaultParams(), max(1, runtime.GOMAXPROCS(0)/2)),
 		Passkeys: passkeys,
 		Health:   health,
 	})

@@ -13,6 +13,7 @@ var (
 	errTooLarge        = passkeyd.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
 	errLoginFailed     = passkeyd.NewError(http.StatusUnauthorized, "login_failed", "Wrong username or password.")
 	errTooManyAttempts = passkeyd.NewError(http.StatusTooManyRequests, "too_many_attempts", "Too many failed attempts for this username. Try again later, or log in with a passkey.")
+	errBusy            = passkeyd.NewError(http.StatusServiceUnavailable, "busy", "Too many password logins at once. Please try again in a moment, or log in with a passkey.")
 	errEmptyLogin      = passkeyd.NewError(http.StatusBadRequest, "missing_credentials", "Enter your username and password, or log in with a passkey.")
 	errBadForm         = passkeyd.NewError(http.StatusBadRequest, "bad_form", "The form could not be read. Reload the page and try again.")
 	errOffsiteNext     = passkeyd.NewError(http.StatusBadRequest, "bad_next", "The link you followed would send you to another site after login, so it was refused.")

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/passkeyd/passkeyd"
 )
@@ -106,6 +107,18 @@ func throttleKey(username string) string {
 	return string(sum[:16])
 }
 
+// maxHashWait bounds how long a password login waits for a hashing slot.
+const maxHashWait = 3 * time.Second
+
+// hashBusy turns a hashing wait that timed out into errBusy; the request's
+// own end, or a malformed stored hash, stays as it is.
+func hashBusy(ctx context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return errBusy.Wrap(err)
+	}
+	return err
+}
+
 // checkPassword checks a username and password and logs the user in. An
 // unknown user, a user without a password and a wrong password all cost
 // one argon2id verification and get the same error, so neither the answer
@@ -115,16 +128,21 @@ func (s *Site) checkPassword(ctx context.Context, username, pw string) error {
 	if err != nil && !errors.Is(err, passkeyd.ErrNotFound) {
 		return err
 	}
+	// Hashing waits for a free slot, but not for long: under a burst of
+	// password attempts the rest queue briefly, then are told to retry,
+	// rather than piling up behind one another.
+	hashCtx, cancel := context.WithTimeout(ctx, maxHashWait)
+	defer cancel()
 	if u == nil || u.PasswordHash == "" {
-		s.deps.Hasher.VerifyDummy(ctx, pw)
-		if err := ctx.Err(); err != nil {
-			return err
+		s.deps.Hasher.VerifyDummy(hashCtx, pw)
+		if err := hashCtx.Err(); err != nil {
+			return hashBusy(ctx, err)
 		}
 		return errLoginFailed
 	}
-	ok, err := s.deps.Hasher.Verify(ctx, pw, u.PasswordHash)
+	ok, err := s.deps.Hasher.Verify(hashCtx, pw, u.PasswordHash)
 	if err != nil {
-		return err
+		return hashBusy(ctx, err)
 	}
 	if !ok {
 		return errLoginFailed

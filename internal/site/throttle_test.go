@@ -1,8 +1,13 @@
 package site
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/passkeyd/passkeyd"
 )
 
 func TestFailureCounter(t *testing.T) {
@@ -60,5 +65,35 @@ func TestThrottleKeyIgnoresCase(t *testing.T) {
 	}
 	if len(throttleKey(string(make([]byte, 60000)))) != 16 {
 		t.Fatal("throttleKey must be of fixed size")
+	}
+}
+
+func TestHashBusy(t *testing.T) {
+	live := context.Background()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	other := errors.New("malformed hash")
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want error
+	}{
+		{"slot wait timed out", live, context.DeadlineExceeded, errBusy},
+		{"request ended", gone, context.DeadlineExceeded, context.DeadlineExceeded},
+		{"other error", live, other, other},
+	}
+	for _, tt := range tests {
+		got := hashBusy(tt.ctx, tt.err)
+		var e *passkeyd.Error
+		if errors.As(tt.want, &e) {
+			if !errors.As(got, &e) || e.Code != errBusy.Code || e.Status != http.StatusServiceUnavailable {
+				t.Errorf("%s: hashBusy = %v, want a 503 busy error", tt.name, got)
+			}
+			continue
+		}
+		if !errors.Is(got, tt.want) {
+			t.Errorf("%s: hashBusy = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
