@@ -184,3 +184,27 @@ func BenchmarkLogin(b *testing.B) {
 		s.post(b, "/api/login/finish", cookie, resp, http.StatusOK)
 	}
 }
+
+// BenchmarkPendingCeremonyState reports how much server state one pending
+// (begun, not finished) anonymous login keeps: its ceremony row and the
+// session row that ties it to the browser, as stored.
+func BenchmarkPendingCeremonyState(b *testing.B) {
+	s := newBenchServer(b)
+	db := s.harness.db.SQL()
+	count := func() (rows, bytes int) {
+		var cr, cb, sr, sb int
+		if err := db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(length(key) + length(kind) + length(owner) + length(user_id) + length(data) + 8), 0) FROM ceremonies`).Scan(&cr, &cb); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(length(token) + length(data) + 8), 0) FROM sessions`).Scan(&sr, &sb); err != nil {
+			b.Fatal(err)
+		}
+		return cr, cb + sb
+	}
+	rows0, bytes0 := count()
+	for b.Loop() {
+		s.post(b, "/api/login/begin", "", nil, http.StatusOK)
+	}
+	rows1, bytes1 := count()
+	b.ReportMetric(float64(bytes1-bytes0)/float64(rows1-rows0), "state-bytes/ceremony")
+}

@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -26,6 +29,10 @@ const (
 	demoUsername = "test-user@sample.local"
 	demoPassword = "testUser002@password"
 )
+
+// defaultMemoryLimit is the Go runtime's soft memory limit for the server
+// unless GOMEMLIMIT says otherwise (docs/performance.md).
+const defaultMemoryLimit = 64 << 20
 
 // shutdownTimeout is how long requests in flight may take to finish after
 // SIGINT or SIGTERM.
@@ -44,6 +51,7 @@ type serveConfig struct {
 	sessionIdle        time.Duration
 	sessionLifetime    time.Duration
 	logFormat          string
+	cpuProfile         string
 }
 
 func parseServeFlags(e env, args []string) (*serveConfig, error) {
@@ -63,6 +71,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.DurationVar(&c.sessionIdle, "session-idle", 24*time.Hour, "a session unused this long ends")
 	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 7*24*time.Hour, "a session ends this long after login, used or not")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for performance work)")
 	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
 	if err != nil {
 		return nil, err
@@ -166,6 +175,20 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	logger := newLogger(e, c.logFormat)
+	if e.getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the garbage collector works harder as the heap
+		// nears it, which keeps a burst of password hashes (19 MiB each)
+		// from doubling the resident size; the heap may still grow past
+		// it when it must. GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if c.cpuProfile != "" {
+		stop, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	b, err := openBackend(ctx, c.db)
 	if err != nil {
 		return err
@@ -374,4 +397,20 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, usagef("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
