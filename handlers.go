@@ -38,14 +38,40 @@ var (
 // Routes registers the JSON API on mux. The handlers need the session:
 // wrap mux in the Sessions manager's LoadAndSave.
 func (s *Service) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/passkeys/register/begin", s.handleRegisterBegin)
-	mux.HandleFunc("POST /api/passkeys/register/finish", s.handleRegisterFinish)
-	mux.HandleFunc("POST /api/login/begin", s.handleLoginBegin)
-	mux.HandleFunc("POST /api/login/finish", s.handleLoginFinish)
-	mux.HandleFunc("GET /api/passkeys", s.handleList)
-	mux.HandleFunc("GET /api/passkeys/{id}", s.handleGet)
-	mux.HandleFunc("PATCH /api/passkeys/{id}", s.handleUpdate)
-	mux.HandleFunc("DELETE /api/passkeys/{id}", s.handleDelete)
+	mux.Handle("POST /api/passkeys/register/begin", s.api(true, s.handleRegisterBegin))
+	mux.Handle("POST /api/passkeys/register/finish", s.api(true, s.handleRegisterFinish))
+	mux.Handle("POST /api/login/begin", s.api(false, s.handleLoginBegin))
+	mux.Handle("POST /api/login/finish", s.api(false, s.handleLoginFinish))
+	mux.Handle("GET /api/passkeys", s.api(true, s.handleList))
+	mux.Handle("GET /api/passkeys/{id}", s.api(true, s.handleGet))
+	mux.Handle("PATCH /api/passkeys/{id}", s.api(true, s.handleUpdate))
+	mux.Handle("DELETE /api/passkeys/{id}", s.api(true, s.handleDelete))
+}
+
+// apiFunc is a JSON API handler: it gets the logged-in user (nil when
+// nobody is and the route allows that) and returns the status and body of
+// its answer, or an error.
+type apiFunc func(r *http.Request, user *User) (status int, body any, err error)
+
+// api adapts an apiFunc: it finds the logged-in user (401 when the route
+// needs one and there is none), and writes the answer or the error.
+func (s *Service) api(needsUser bool, h apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, _, err := s.CurrentUser(r.Context())
+		if err != nil && (needsUser || !errors.Is(err, ErrNotLoggedIn)) {
+			s.fail(w, r, err)
+			return
+		}
+		status, body, err := h(r, user)
+		switch {
+		case err != nil:
+			s.fail(w, r, err)
+		case body == nil:
+			w.WriteHeader(status)
+		default:
+			WriteJSON(w, status, body)
+		}
+	})
 }
 
 // fail writes err as a JSON error and logs our own faults.
@@ -101,37 +127,21 @@ type passkeyBody struct {
 	Passkey PasskeyInfo `json:"passkey"`
 }
 
-func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Service) handleRegisterBegin(r *http.Request, user *User) (int, any, error) {
 	creation, err := s.BeginRegistration(r.Context(), user)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, creation)
+	return http.StatusOK, creation, err
 }
 
-func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Service) handleRegisterFinish(r *http.Request, user *User) (int, any, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	p, err := s.FinishRegistration(r.Context(), user, RegistrationRequest{Response: body, UserAgent: r.UserAgent()})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	WriteJSON(w, http.StatusCreated, passkeyBody{p.Info()})
+	return http.StatusCreated, passkeyBody{p.Info()}, nil
 }
 
 // passkeyName reads the optional "name" beside a registration response:
@@ -158,36 +168,24 @@ func CleanPasskeyName(name string) (string, error) {
 	return name, nil
 }
 
-func (s *Service) handleLoginBegin(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
-	if err != nil && !errors.Is(err, ErrNotLoggedIn) {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Service) handleLoginBegin(r *http.Request, user *User) (int, any, error) {
 	assertion, err := s.BeginLogin(r.Context(), user)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, assertion)
+	return http.StatusOK, assertion, err
 }
 
-func (s *Service) handleLoginFinish(w http.ResponseWriter, r *http.Request) {
+func (s *Service) handleLoginFinish(r *http.Request, _ *User) (int, any, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	res, err := s.FinishLogin(r.Context(), body, r.UserAgent())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	info := res.User.Info()
-	WriteJSON(w, http.StatusOK, struct {
+	return http.StatusOK, struct {
 		User UserInfo `json:"user"`
 		Auth Auth     `json:"auth"`
-	}{info, res.Login.Auth})
+	}{res.User.Info(), res.Login.Auth}, nil
 }
 
 // ParsePage reads the ?page= query value: 1 when absent, else a whole
@@ -221,39 +219,28 @@ func (s *Service) ListPage(ctx context.Context, userID string, page int) (Passke
 	return list, pages, nil
 }
 
-func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+func (s *Service) handleList(r *http.Request, user *User) (int, any, error) {
 	page, err := ParsePage(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	list, pages, err := s.ListPage(r.Context(), user.ID, page)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	infos := make([]PasskeyInfo, len(list.Passkeys))
 	for i, p := range list.Passkeys {
 		infos[i] = p.Info()
 	}
-	WriteJSON(w, http.StatusOK, struct {
+	return http.StatusOK, struct {
 		Passkeys []PasskeyInfo `json:"passkeys"`
 		Page     int           `json:"page"`
 		Pages    int           `json:"pages"`
-	}{infos, page, pages})
+	}{infos, page, pages}, nil
 }
 
-// passkeyID reads the {id} path value; a malformed id is as unknown as a
-// missing one.
-func passkeyID(r *http.Request) (string, error) {
-	return checkPasskeyID(r.PathValue("id"))
-}
-
+// checkPasskeyID checks a passkey id from a URL; a malformed id is as
+// unknown as a missing one.
 func checkPasskeyID(id string) (string, error) {
 	u, err := uuid.Parse(id)
 	if err != nil || id != u.String() {
@@ -280,23 +267,12 @@ func notFoundAs(err error) error {
 	return err
 }
 
-func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
+func (s *Service) handleGet(r *http.Request, user *User) (int, any, error) {
+	p, err := s.Passkey(r.Context(), user.ID, r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	id, err := passkeyID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := s.Passkey(r.Context(), user.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, passkeyBody{p.Info()})
+	return http.StatusOK, passkeyBody{p.Info()}, nil
 }
 
 // UpdatePasskey renames, enables or disables one of the user's passkeys.
@@ -329,49 +305,31 @@ func (s *Service) DeletePasskey(ctx context.Context, userID, id string) error {
 	return notFoundAs(err)
 }
 
-func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
+func (s *Service) handleUpdate(r *http.Request, user *User) (int, any, error) {
+	id, err := checkPasskeyID(r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := passkeyID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var req struct {
 		Name    *string `json:"name"`
 		Enabled *bool   `json:"enabled"`
 	}
 	if err := DecodeJSON(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
 	p, err := s.UpdatePasskey(r.Context(), user.ID, id, PasskeyUpdate{Name: req.Name, Enabled: req.Enabled})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	WriteJSON(w, http.StatusOK, passkeyBody{p.Info()})
+	return http.StatusOK, passkeyBody{p.Info()}, nil
 }
 
-func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
-	user, _, err := s.CurrentUser(r.Context())
+func (s *Service) handleDelete(r *http.Request, user *User) (int, any, error) {
+	id, err := checkPasskeyID(r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return 0, nil, err
 	}
-	id, err := passkeyID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.DeletePasskey(r.Context(), user.ID, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, s.DeletePasskey(r.Context(), user.ID, id)
 }
 
 // DecodeJSON reads one JSON object from the request body into v, refusing
