@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,19 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("Classify(%v) = %d, want %d", tt.err, got.Status, tt.want)
 			}
 		})
+	}
+}
+
+func TestVerificationMessage(t *testing.T) {
+	for devInfo, want := range map[string]string{
+		"User verification required but flag not set by authenticator": "verify it is you",
+		"User presence required but flag not set by authenticator":     "present",
+		"RP Hash mismatch. Expected x and Received y":                  "another site",
+		"something else":                                               "",
+	} {
+		got := verificationMessage(devInfo)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("verificationMessage(%q) = %q, want it to say %q", devInfo, got, want)
+		}
 	}
 }

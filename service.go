@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -350,10 +351,31 @@ func aaguidBytes(b []byte) []byte {
 func withDetails(e *Error, err error) *Error {
 	var perr *protocol.Error
 	out := e.Wrap(err)
-	if errors.As(err, &perr) && perr.Details != "" {
+	if !errors.As(err, &perr) {
+		return out
+	}
+	// The library says what failed in DevInfo; the cases a person can do
+	// something about get words of their own.
+	if msg := verificationMessage(perr.DevInfo); msg != "" {
+		out.Message = e.Message + " " + msg
+	} else if perr.Details != "" {
 		out.Message = e.Message + " (" + perr.Details + ")"
 	}
 	return out
+}
+
+// verificationMessage explains the failed checks of a response that a
+// person or a developer can act on, or returns "".
+func verificationMessage(devInfo string) string {
+	switch {
+	case strings.Contains(devInfo, "User verification required"):
+		return "This site requires your device to verify it is you (a PIN, fingerprint or face), and it did not."
+	case strings.Contains(devInfo, "User presence required"):
+		return "The authenticator did not confirm that you were present (a touch or a click)."
+	case strings.Contains(devInfo, "RP Hash mismatch"):
+		return "The passkey was made for another site."
+	}
+	return ""
 }
 
 // BeginLogin starts a login and returns the options for
