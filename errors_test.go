@@ -52,7 +52,7 @@ func TestVerificationMessage(t *testing.T) {
 		"User verification required but flag not set by authenticator": "verify it is you",
 		"User presence required but flag not set by authenticator":     "present",
 		"RP Hash mismatch. Expected x and Received y":                  "another site",
-		"something else":                                               "",
+		"something else": "",
 	} {
 		got := verificationMessage(devInfo)
 		if (want == "") != (got == "") || !strings.Contains(got, want) {
