@@ -47,7 +47,7 @@ type tab struct {
 func newTab(t *testing.T, srv *server) *tab {
 	t.Helper()
 	requireBrowser(t)
-	logStart := srv.logLen()
+	logStart := srv.log.Len()
 	tctx, cancelTimeout := context.WithTimeout(browserCtx, testTimeout)
 	tb := &tab{t: t, srv: srv, w: newWatcher(srv.base), label: "tab 1"}
 	ctx, cancel := chromedp.NewContext(tctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.w.handle))
@@ -56,7 +56,7 @@ func newTab(t *testing.T, srv *server) *tab {
 		cancel()
 		cancelTimeout()
 		if t.Failed() {
-			t.Logf("passkeyd log during the test:\n%s", srv.logSince(logStart))
+			t.Logf("passkeyd log during the test:\n%s", srv.log.Since(logStart))
 		}
 	})
 	tb.init()

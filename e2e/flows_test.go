@@ -288,7 +288,7 @@ func TestCancelledPrompt(t *testing.T) {
 func TestTwoTabs(t *testing.T) {
 	srv := serverFor(t, defaultServer)
 	user, tab1, a1 := userWithPasskey(t, srv, platformAuthenticator, "Shared")
-	logStart := srv.logLen()
+	logStart := srv.log.Len()
 	tab1.logout()
 	tab2 := tab1.newSibling("tab 2")
 	a2 := tab2.addAuthenticator(platformAuthenticator)
@@ -313,7 +313,7 @@ func TestTwoTabs(t *testing.T) {
 	for _, h := range held {
 		h.wait()
 	}
-	if n := srv.countLog(logStart, "path=/api/login/begin"); n < 4 {
+	if n := srv.log.Count(logStart, "path=/api/login/begin"); n < 4 {
 		t.Errorf("%d login begins logged, want at least 4 (autofill and button in each tab)", n)
 	}
 

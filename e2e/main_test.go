@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/passkeyd/passkeyd/internal/proctest"
 )
 
 // Timeouts. They are generous because CI machines are slow; a test that
@@ -78,10 +77,9 @@ func runTests(m *testing.M) int {
 		_ = os.Remove(f)
 	}
 
-	binary = filepath.Join(workDir, "passkeyd")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/passkeyd")
-	if out, err := build.CombinedOutput(); err != nil {
-		setupErr = fmt.Errorf("go build ./cmd/passkeyd: %v\n%s", err, out)
+	binary, err = proctest.BuildPasskeyd(workDir)
+	if err != nil {
+		setupErr = err
 		return m.Run()
 	}
 
@@ -205,11 +203,8 @@ type server struct {
 	base string // http://localhost:PORT, as the browser opens it
 	cmd  *exec.Cmd
 
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{} // closed and replaced when lines grow or stderr ends
-	eof     bool
-	exited  chan struct{}
+	log    proctest.LineLog // its stderr
+	exited chan struct{}
 }
 
 var servers struct {
@@ -245,20 +240,8 @@ func serverFor(t *testing.T, cfg serverConfig) *server {
 	return s
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nobody listens on now.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-var listeningRE = regexp.MustCompile(`\baddr=(\S+)`)
-
 func startServer(cfg serverConfig) (*server, error) {
-	port, err := freePort()
+	port, err := proctest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -267,11 +250,10 @@ func startServer(cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	s := &server{
-		cfg:     cfg,
-		db:      "sqlite:" + filepath.Join(dir, "e2e.db"),
-		base:    "http://localhost:" + strconv.Itoa(port),
-		changed: make(chan struct{}),
-		exited:  make(chan struct{}),
+		cfg:    cfg,
+		db:     "sqlite:" + filepath.Join(dir, "e2e.db"),
+		base:   "http://localhost:" + strconv.Itoa(port),
+		exited: make(chan struct{}),
 	}
 	args := append([]string{"serve", "--tls", "off",
 		"--addr", "127.0.0.1:" + strconv.Itoa(port),
@@ -280,7 +262,7 @@ func startServer(cfg serverConfig) (*server, error) {
 	}, cfg.flags...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Dir = dir
-	s.cmd.Env = processEnv()
+	s.cmd.Env = proctest.Env()
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -289,90 +271,22 @@ func startServer(cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.lines = append(s.lines, sc.Text())
-			close(s.changed)
-			s.changed = make(chan struct{})
-			s.mu.Unlock()
-		}
-		s.mu.Lock()
-		s.eof = true
-		close(s.changed)
-		s.mu.Unlock()
+		s.log.Consume(stderr)
 		_ = s.cmd.Wait()
 		close(s.exited)
 	}()
-	line, err := s.waitLog("passkeyd listening", cmdTimeout)
+	line, err := s.log.Wait("passkeyd listening", 0, cmdTimeout)
 	if err != nil {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-		return nil, fmt.Errorf("%w; log:\n%s", err, s.logSince(0))
+		return nil, fmt.Errorf("passkeyd: %w; log:\n%s", err, s.log.Since(0))
 	}
-	if m := listeningRE.FindStringSubmatch(line); m == nil || m[1] != "127.0.0.1:"+strconv.Itoa(port) {
+	if proctest.ListeningAddr(line) != "127.0.0.1:"+strconv.Itoa(port) {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 		return nil, fmt.Errorf("unexpected listening line %q", line)
 	}
 	return s, nil
-}
-
-// waitLog waits until the server logs a line containing substr.
-func (s *server) waitLog(substr string, timeout time.Duration) (string, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	seen := 0
-	for {
-		s.mu.Lock()
-		lines, eof, changed := s.lines, s.eof, s.changed
-		s.mu.Unlock()
-		for ; seen < len(lines); seen++ {
-			if strings.Contains(lines[seen], substr) {
-				return lines[seen], nil
-			}
-		}
-		if eof {
-			return "", fmt.Errorf("passkeyd ended before logging %q", substr)
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return "", fmt.Errorf("passkeyd did not log %q within %s", substr, timeout)
-		}
-	}
-}
-
-// logLen is how many lines the server has logged so far.
-func (s *server) logLen() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.lines)
-}
-
-// logSince returns the lines logged after the first n.
-func (s *server) logSince(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n > len(s.lines) {
-		n = len(s.lines)
-	}
-	return strings.Join(s.lines[n:], "\n")
-}
-
-// countLog counts the lines logged after the first start that contain
-// substr.
-func (s *server) countLog(start int, substr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, l := range s.lines[start:] {
-		if strings.Contains(l, substr) {
-			n++
-		}
-	}
-	return n
 }
 
 // stopServers ends every server with SIGTERM, as an operator would.
@@ -388,18 +302,6 @@ func stopServers() {
 			<-s.exited
 		}
 	}
-}
-
-// processEnv is the environment for the binary: ours without any
-// PASSKEYD_ setting of whoever runs the tests.
-func processEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PASSKEYD_") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 // userSeq makes usernames unique across the tests that share a server.
@@ -427,7 +329,7 @@ func (s *server) addUser(t *testing.T) string {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "user", "add", name, "--password-stdin", "--db", s.db)
-	cmd.Env = processEnv()
+	cmd.Env = proctest.Env()
 	cmd.Stdin = strings.NewReader(testPassword + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("passkeyd user add %s: %v\n%s", name, err, out)

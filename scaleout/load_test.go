@@ -345,7 +345,7 @@ func TestConcurrentLogins(t *testing.T) {
 		t.Errorf("%d ceremonies left, want 0: every one begun was finished", ceremonies)
 	}
 	for _, in := range insts {
-		if n := in.log.count(0, "level=ERROR"); n != 0 {
+		if n := in.log.Count(0, "level=ERROR"); n != 0 {
 			t.Errorf("instance %s logged %d errors", in.name, n)
 		}
 	}
@@ -785,7 +785,7 @@ func TestStorageOutage(t *testing.T) {
 	}
 	t.Logf("%d ceremonies begun but never finished remain, to expire", ceremonies)
 	for _, in := range insts {
-		if n := in.log.count(0, "status=500"); n != 0 {
+		if n := in.log.Count(0, "status=500"); n != 0 {
 			t.Errorf("instance %s answered %d requests with 500", in.name, n)
 		}
 	}

@@ -1,7 +1,6 @@
 package scaleout_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,8 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/passkeyd/passkeyd/internal/proctest"
 	"github.com/passkeyd/passkeyd/postgres"
 )
 
@@ -67,11 +65,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	passkeydBin = filepath.Join(dir, "passkeyd")
-	build := exec.Command("go", "build", "-o", passkeydBin, "../cmd/passkeyd")
-	if out, err := build.CombinedOutput(); err != nil {
-		buildErr = fmt.Errorf("go build ../cmd/passkeyd: %v\n%s", err, out)
-	}
+	passkeydBin, buildErr = proctest.BuildPasskeyd(dir)
 	return m.Run()
 }
 
@@ -241,106 +235,23 @@ func freshRedis(t testing.TB) (string, *goredis.Client) {
 
 // ---- processes ----
 
-// lineLog collects a process's output lines and lets tests wait for one.
-type lineLog struct {
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{} // closed and replaced when lines grow or the output ends
-	eof     bool
-}
-
-func newLineLog() *lineLog { return &lineLog{changed: make(chan struct{})} }
-
-// consume reads r into the log until it ends.
-func (l *lineLog) consume(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		l.mu.Lock()
-		l.lines = append(l.lines, sc.Text())
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
-	}
-	l.mu.Lock()
-	l.eof = true
-	close(l.changed)
-	l.mu.Unlock()
-}
-
-// wait returns the first line after the first `from` that contains substr.
-func (l *lineLog) wait(substr string, from int, timeout time.Duration) (string, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		lines, eof, changed := l.lines, l.eof, l.changed
-		l.mu.Unlock()
-		for ; from < len(lines); from++ {
-			if strings.Contains(lines[from], substr) {
-				return lines[from], nil
-			}
-		}
-		if eof {
-			return "", fmt.Errorf("output ended before a line with %q", substr)
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return "", fmt.Errorf("no line with %q within %s", substr, timeout)
-		}
-	}
-}
-
-// len is the number of lines so far.
-func (l *lineLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.lines)
-}
-
-// count counts the lines after the first `from` that contain every one of
-// substrs.
-func (l *lineLog) count(from int, substrs ...string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-next:
-	for _, line := range l.lines[min(from, len(l.lines)):] {
-		for _, s := range substrs {
-			if !strings.Contains(line, s) {
-				continue next
-			}
-		}
-		n++
-	}
-	return n
-}
-
-// tail returns the last n lines.
-func (l *lineLog) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines[max(0, len(l.lines)-n):], "\n")
-}
-
-// process is a child process whose stderr (and stdout) is a lineLog.
+// process is a child process whose stderr (and stdout) is a LineLog.
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	log    *lineLog
+	log    *proctest.LineLog
 	exited chan struct{}
 }
 
-// startProcess starts cmd with its output in a lineLog.
+// startProcess starts cmd with its output in a LineLog.
 func startProcess(name string, cmd *exec.Cmd) (*process, error) {
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	p := &process{name: name, cmd: cmd, log: newLineLog(), exited: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, log: new(proctest.LineLog), exited: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	go p.log.consume(pr)
+	go p.log.Consume(pr)
 	go func() {
 		_ = cmd.Wait()
 		pw.Close()
@@ -369,18 +280,6 @@ func (p *process) stop() bool {
 	}
 }
 
-// processEnv is our environment without PASSKEYD_ settings of whoever
-// runs the tests, which would change the instances' configuration.
-func processEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PASSKEYD_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 // instance is a running "passkeyd serve".
 type instance struct {
 	*process
@@ -395,8 +294,6 @@ type serveOptions struct {
 	sessions string   // --sessions; db when empty
 	origins  []string // --origin, each; the instance's own http://localhost:PORT when empty
 }
-
-var listeningRE = regexp.MustCompile(`\baddr=(\S+)`)
 
 // startInstance starts passkeyd serve and waits until it listens. It is
 // stopped (SIGTERM) when the test ends; its log is shown if the test failed.
@@ -418,23 +315,23 @@ func startInstance(t testing.TB, name string, o serveOptions) (*instance, error)
 	}
 	cmd := exec.Command(passkeydBin, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = processEnv()
+	cmd.Env = proctest.Env()
 	p, err := startProcess(name, cmd)
 	if err != nil {
 		return nil, err
 	}
-	line, err := p.log.wait(`msg="passkeyd listening"`, 0, startTimeout)
+	line, err := p.log.Wait(`msg="passkeyd listening"`, 0, startTimeout)
 	if err != nil {
 		p.stop()
-		return nil, fmt.Errorf("passkeyd %s: %w; its output:\n%s", name, err, p.log.tail(50))
+		return nil, fmt.Errorf("passkeyd %s: %w; its output:\n%s", name, err, p.log.Tail(50))
 	}
-	m := listeningRE.FindStringSubmatch(line)
-	if m == nil {
+	addr := proctest.ListeningAddr(line)
+	if addr == "" {
 		p.stop()
 		return nil, fmt.Errorf("passkeyd %s: no addr= in %q", name, line)
 	}
-	_, port, _ := net.SplitHostPort(m[1])
-	in := &instance{process: p, addr: m[1], base: "http://localhost:" + port}
+	_, port, _ := net.SplitHostPort(addr)
+	in := &instance{process: p, addr: addr, base: "http://localhost:" + port}
 	t.Cleanup(func() {
 		// A connection the client pool opened but never used counts as
 		// busy for 5 s in the server's graceful shutdown: close them.
@@ -443,7 +340,7 @@ func startInstance(t testing.TB, name string, o serveOptions) (*instance, error)
 			t.Errorf("passkeyd %s did not stop within %s of SIGTERM", name, stopTimeout)
 		}
 		if t.Failed() {
-			t.Logf("passkeyd %s, last lines:\n%s", name, in.log.tail(40))
+			t.Logf("passkeyd %s, last lines:\n%s", name, in.log.Tail(40))
 		}
 	})
 	return in, nil
@@ -452,12 +349,11 @@ func startInstance(t testing.TB, name string, o serveOptions) (*instance, error)
 // freePort returns a loopback port that nobody listens on now.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proctest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // startPair starts instances A and B at once (so they also race to
@@ -503,7 +399,7 @@ func addUser(t testing.TB, db, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, passkeydBin, "user", "add", name, "--password-stdin", "--db", db)
-	cmd.Env = processEnv()
+	cmd.Env = proctest.Env()
 	cmd.Stdin = strings.NewReader(testPassword + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("passkeyd user add %s: %v\n%s", name, err, out)

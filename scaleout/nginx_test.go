@@ -156,11 +156,11 @@ http {
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("nginx, last lines:\n%s", p.log.tail(30))
+			t.Logf("nginx, last lines:\n%s", p.log.Tail(30))
 		}
 	})
-	if _, err := p.log.wait("start worker process", 0, startTimeout); err != nil {
-		t.Fatalf("nginx: %v; its output:\n%s", err, p.log.tail(30))
+	if _, err := p.log.Wait("start worker process", 0, startTimeout); err != nil {
+		t.Fatalf("nginx: %v; its output:\n%s", err, p.log.Tail(30))
 	}
 	return p
 }
@@ -172,12 +172,10 @@ func waitRequests(insts [2]*instance, marks [2]int, n int) (counts [2]int, err e
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
 	for {
-		var changed [2]chan struct{}
+		var changed [2]<-chan struct{}
 		for i, in := range insts {
-			in.log.mu.Lock()
-			changed[i] = in.log.changed
-			in.log.mu.Unlock()
-			counts[i] = in.log.count(marks[i], "msg=request ")
+			changed[i] = in.log.Changed()
+			counts[i] = in.log.Count(marks[i], "msg=request ")
 		}
 		if counts[0]+counts[1] >= n {
 			if counts[0]+counts[1] > n {
@@ -228,7 +226,7 @@ func TestThroughNginx(t *testing.T) {
 		ForceAttemptHTTP2: true,
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	marks := [2]int{insts[0].log.len(), insts[1].log.len()}
+	marks := [2]int{insts[0].log.Len(), insts[1].log.Len()}
 	sent := 0
 	send := func(br *browser, method, path string, body []byte, contentType string, extra ...string) reply {
 		t.Helper()

@@ -117,11 +117,11 @@ func TestSessionStoreOutage(t *testing.T) {
 		t.Errorf("passkey login after the outage: %+v, %v", l, err)
 	}
 	for _, in := range insts {
-		if n := in.log.count(0, "status=500"); n != 0 {
+		if n := in.log.Count(0, "status=500"); n != 0 {
 			t.Errorf("instance %s answered %d requests with 500", in.name, n)
 		}
-		if n := in.log.count(0, "msg=\"request failed\"", "session store:"); n == 0 {
-			t.Errorf("instance %s logged no session store failure: %s", in.name, strings.TrimSpace(in.log.tail(5)))
+		if n := in.log.Count(0, "msg=\"request failed\"", "session store:"); n == 0 {
+			t.Errorf("instance %s logged no session store failure: %s", in.name, strings.TrimSpace(in.log.Tail(5)))
 		}
 	}
 }

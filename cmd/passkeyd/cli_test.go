@@ -434,8 +434,8 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
 	// The request was logged between the start of the shutdown and its end.
-	shutdown, request, stopped := srv.lineIndex("shutting down"), srv.lineIndex("path=/login"), srv.lineIndex("stopped")
+	shutdown, request, stopped := srv.log.Index("shutting down"), srv.log.Index("path=/login"), srv.log.Index("stopped")
 	if !(0 <= shutdown && shutdown < request && request < stopped) {
-		t.Errorf("log lines out of order (shutting down %d, request %d, stopped %d):\n%s", shutdown, request, stopped, srv.log())
+		t.Errorf("log lines out of order (shutting down %d, request %d, stopped %d):\n%s", shutdown, request, stopped, srv.log.Since(0))
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,13 +11,13 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/passkeyd/passkeyd/internal/proctest"
 )
 
 // binary is passkeyd, built once for the tests that run it.
@@ -35,10 +34,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "passkeyd")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	binary, err = proctest.BuildPasskeyd(dir)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "build passkeyd:", err)
 		return 1
 	}
@@ -47,18 +44,6 @@ func runTests(m *testing.M) int {
 
 // cmdTimeout bounds every run of the binary.
 const cmdTimeout = 30 * time.Second
-
-// processEnv is the environment for the binary: the test's own, without
-// any PASSKEYD_ setting of whoever runs the tests, plus extra.
-func processEnv(extra []string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PASSKEYD_") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, extra...)
-}
 
 // result is how a run of the binary ended.
 type result struct {
@@ -83,7 +68,7 @@ func runBinary(t *testing.T, o runOpts, args ...string) result {
 	if cmd.Dir == "" {
 		cmd.Dir = t.TempDir()
 	}
-	cmd.Env = processEnv(o.env)
+	cmd.Env = proctest.Env(o.env...)
 	cmd.Stdin = strings.NewReader(o.stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -116,15 +101,10 @@ type server struct {
 	// base is the URL to reach it at.
 	base string
 
-	mu      sync.Mutex
-	lines   []string
-	eof     bool
-	changed chan struct{} // closed and replaced whenever lines or eof change
-	exited  chan struct{} // closed once the process has been waited for
+	log     proctest.LineLog // its stderr
+	exited  chan struct{}    // closed once the process has been waited for
 	waitErr error
 }
-
-var listeningAddrRE = regexp.MustCompile(`\baddr=(\S+)`)
 
 // startServer starts passkeyd with args and waits for its "passkeyd
 // listening" log line, which names the address it listens on.
@@ -135,7 +115,7 @@ func startServer(t *testing.T, o runOpts, args ...string) *server {
 	if cmd.Dir == "" {
 		cmd.Dir = t.TempDir()
 	}
-	cmd.Env = processEnv(o.env)
+	cmd.Env = proctest.Env(o.env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -143,22 +123,9 @@ func startServer(t *testing.T, o runOpts, args ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, changed: make(chan struct{}), exited: make(chan struct{})}
+	s := &server{t: t, cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.lines = append(s.lines, sc.Text())
-			close(s.changed)
-			s.changed = make(chan struct{})
-			s.mu.Unlock()
-		}
-		s.mu.Lock()
-		s.eof = true
-		close(s.changed)
-		s.changed = make(chan struct{})
-		s.mu.Unlock()
+		s.log.Consume(stderr)
 		// Wait only once stderr is drained, as exec requires.
 		s.waitErr = cmd.Wait()
 		close(s.exited)
@@ -171,15 +138,14 @@ func startServer(t *testing.T, o runOpts, args ...string) *server {
 			<-s.exited
 		}
 		if t.Failed() {
-			t.Logf("passkeyd %s log:\n%s", strings.Join(args, " "), s.log())
+			t.Logf("passkeyd %s log:\n%s", strings.Join(args, " "), s.log.Since(0))
 		}
 	})
 	line := s.waitFor("passkeyd listening")
-	m := listeningAddrRE.FindStringSubmatch(line)
-	if m == nil {
+	s.addr = proctest.ListeningAddr(line)
+	if s.addr == "" {
 		t.Fatalf("no addr in %q", line)
 	}
-	s.addr = m[1]
 	// The origin says whether TLS is on.
 	scheme := "http"
 	if strings.Contains(line, "origin=https://") {
@@ -189,57 +155,20 @@ func startServer(t *testing.T, o runOpts, args ...string) *server {
 	return s
 }
 
-// log returns everything the server logged so far.
-func (s *server) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Join(s.lines, "\n")
-}
-
 // waitFor waits until the server logs a line containing substr, and
 // returns that line. It fails the test when the server ends first.
 func (s *server) waitFor(substr string) string {
 	s.t.Helper()
-	deadline := time.NewTimer(cmdTimeout)
-	defer deadline.Stop()
-	for i := 0; ; {
-		s.mu.Lock()
-		for ; i < len(s.lines); i++ {
-			if strings.Contains(s.lines[i], substr) {
-				line := s.lines[i]
-				s.mu.Unlock()
-				return line
-			}
-		}
-		eof, changed := s.eof, s.changed
-		s.mu.Unlock()
-		if eof {
-			s.t.Fatalf("passkeyd ended without logging %q; log:\n%s", substr, s.log())
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			s.t.Fatalf("passkeyd did not log %q within %v; log:\n%s", substr, cmdTimeout, s.log())
-		}
+	line, err := s.log.Wait(substr, 0, cmdTimeout)
+	if err != nil {
+		s.t.Fatalf("passkeyd: %v; log:\n%s", err, s.log.Since(0))
 	}
-}
-
-// lineIndex returns the index of the first line so far that contains
-// substr, or -1.
-func (s *server) lineIndex(substr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, l := range s.lines {
-		if strings.Contains(l, substr) {
-			return i
-		}
-	}
-	return -1
+	return line
 }
 
 // logged reports whether some line so far contains substr.
 func (s *server) logged(substr string) bool {
-	return strings.Contains(s.log(), substr)
+	return strings.Contains(s.log.Since(0), substr)
 }
 
 // stop sends SIGTERM and returns the exit status.
@@ -257,7 +186,7 @@ func (s *server) wait() int {
 	select {
 	case <-s.exited:
 	case <-time.After(cmdTimeout):
-		s.t.Fatalf("passkeyd did not stop within %v; log:\n%s", cmdTimeout, s.log())
+		s.t.Fatalf("passkeyd did not stop within %v; log:\n%s", cmdTimeout, s.log.Since(0))
 	}
 	return s.cmd.ProcessState.ExitCode()
 }
