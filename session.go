@@ -68,6 +68,7 @@ type SessionOptions struct {
 func NewSessions(o SessionOptions) *Sessions {
 	m := scs.New()
 	m.Store = o.Store
+	m.Codec = SessionCodec{}
 	m.IdleTimeout = o.IdleTimeout
 	m.Lifetime = o.Lifetime
 	m.Cookie.Name = CookieName

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/passkeytest"
 	"github.com/passkeyd/passkeyd/password"
@@ -159,7 +157,7 @@ func storedSessions(t *testing.T, store *postgres.DB) map[string]storedSession {
 			t.Fatal(err)
 		}
 		// scs's default codec; the login is JSON under "login" (session.go).
-		_, values, err := scs.GobCodec{}.Decode(data)
+		_, values, err := passkeyd.SessionCodec{}.Decode(data)
 		if err != nil {
 			t.Fatalf("session %.8s…: %v", token, err)
 		}
