@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/backend"
 	"github.com/passkeyd/passkeyd/password"
 )
 
@@ -112,10 +113,7 @@ func userPasswd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer b.Close()
-	u, err := b.UserByUsername(ctx, pos[0])
-	if errors.Is(err, passkeyd.ErrNotFound) {
-		return usagef("user passwd: no user named %q", pos[0])
-	}
+	u, err := findUser(ctx, b, "user passwd", pos[0])
 	if err != nil {
 		return err
 	}
@@ -186,10 +184,7 @@ func passkeyList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer b.Close()
-	u, err := b.UserByUsername(ctx, pos[0])
-	if errors.Is(err, passkeyd.ErrNotFound) {
-		return usagef("passkey list: no user named %q", pos[0])
-	}
+	u, err := findUser(ctx, b, "passkey list", pos[0])
 	if err != nil {
 		return err
 	}
@@ -212,4 +207,14 @@ func passkeyList(ctx context.Context, e env, args []string) error {
 			yesNo(p.BackupState), p.CreatedAt.Format(time.RFC3339), last)
 	}
 	return tw.Flush()
+}
+
+// findUser looks a user up by name for a command; a missing one is a usage
+// error.
+func findUser(ctx context.Context, b backend.Backend, cmd, name string) (*passkeyd.User, error) {
+	u, err := b.UserByUsername(ctx, name)
+	if errors.Is(err, passkeyd.ErrNotFound) {
+		return nil, usagef("%s: no user named %q", cmd, name)
+	}
+	return u, err
 }
