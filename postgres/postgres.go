@@ -56,9 +56,12 @@ import (
 	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/migrate"
+	"github.com/passkeyd/passkeyd/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -86,6 +89,9 @@ const migrateLockKey int64 = 0x706173736b657964
 
 // DB is a passkeyd store in a PostgreSQL database.
 type DB struct {
+	// Store has the queries, shared with the SQLite backend.
+	*sqlstore.Store
+
 	db *sql.DB
 	// sessions is made on first use; mu guards it, so that SessionStore
 	// and Close may be called from any goroutine, and Close more than once
@@ -121,7 +127,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &DB{db: db}, nil
+	return &DB{Store: sqlstore.New(conn{db}, sqlstore.Dialect{UniqueViolation: uniqueViolation}), db: db}, nil
 }
 
 // poolSettings is how the database/sql pool is sized.
@@ -234,13 +240,39 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-// micros converts a time to the stored form, Unix microseconds.
-func micros(t time.Time) int64 { return t.UnixMicro() }
+// conn runs the shared queries; pgx caches each statement's preparation
+// per connection by itself.
+type conn struct{ db *sql.DB }
 
-// fromMicros converts a stored time back; NULL is the zero time.
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
+func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.db.ExecContext(ctx, q, args...)
 }
+
+func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.db.QueryRowContext(ctx, q, args...)
+}
+
+func (c conn) WriteRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.db.QueryRowContext(ctx, q, args...)
+}
+
+func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.db.QueryContext(ctx, q, args...)
+}
+
+// sqlStateUniqueViolation is PostgreSQL's unique_violation.
+const sqlStateUniqueViolation = "23505"
+
+// uniqueViolation tells a unique violation by its constraint, which the
+// migrations name <table>_<column>_unique.
+func uniqueViolation(err error, table, column string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == sqlStateUniqueViolation &&
+		pgErr.ConstraintName == table+"_"+column+"_unique"
+}
+
+var (
+	_ passkeyd.UserStore     = (*DB)(nil)
+	_ passkeyd.PasskeyStore  = (*DB)(nil)
+	_ passkeyd.CeremonyStore = (*DB)(nil)
+)

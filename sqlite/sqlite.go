@@ -18,7 +18,9 @@ import (
 	"github.com/alexedwards/scs/v2"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
+	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/migrate"
+	"github.com/passkeyd/passkeyd/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -37,6 +39,9 @@ const busyTimeout = 10 * time.Second
 // prepared once per pool and reused: preparing costs more than running
 // most of these queries.
 type DB struct {
+	// Store has the queries, shared with the PostgreSQL backend.
+	*sqlstore.Store
+
 	write *sql.DB
 	read  *sql.DB
 	stmts sync.Map // stmtKey → *sql.Stmt
@@ -90,7 +95,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	read.SetMaxIdleConns(4)
-	return &DB{write: write, read: read}, nil
+	d := &DB{write: write, read: read}
+	d.Store = sqlstore.New(conn{d}, sqlstore.Dialect{UniqueViolation: uniqueViolation})
+	return d, nil
 }
 
 // prepared returns the statement for query on pool, preparing it once.
@@ -207,13 +214,33 @@ func (d *DB) Close() error {
 	return errors.Join(d.read.Close(), d.write.Close())
 }
 
-// micros converts a time to the stored form, Unix microseconds.
-func micros(t time.Time) int64 { return t.UnixMicro() }
+// conn runs the shared queries on the DB's pools.
+type conn struct{ d *DB }
 
-// fromMicros converts a stored time back; NULL is the zero time.
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
+func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.d.exec(ctx, q, args...)
 }
+
+func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.d.queryRow(ctx, q, args...)
+}
+
+func (c conn) WriteRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.d.writeRow(ctx, q, args...)
+}
+
+func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.d.query(ctx, q, args...)
+}
+
+// uniqueViolation tells a unique violation by SQLite's message, which
+// names the table and column.
+func uniqueViolation(err error, table, column string) bool {
+	return strings.Contains(err.Error(), "UNIQUE constraint failed: "+table+"."+column)
+}
+
+var (
+	_ passkeyd.UserStore     = (*DB)(nil)
+	_ passkeyd.PasskeyStore  = (*DB)(nil)
+	_ passkeyd.CeremonyStore = (*DB)(nil)
+)

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -10,11 +10,9 @@ import (
 	"github.com/passkeyd/passkeyd"
 )
 
-var _ passkeyd.CeremonyStore = (*DB)(nil)
-
 // SaveCeremony implements passkeyd.CeremonyStore.
-func (d *DB) SaveCeremony(ctx context.Context, c *passkeyd.Ceremony) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO ceremonies (key, kind, owner, user_id, data, expires_at)
+func (s *Store) SaveCeremony(ctx context.Context, c *passkeyd.Ceremony) error {
+	_, err := s.c.Exec(ctx, `INSERT INTO ceremonies (key, kind, owner, user_id, data, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, c.Key, c.Kind, c.Owner, c.UserID, c.Data, micros(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("save ceremony: %w", err)
@@ -23,10 +21,10 @@ func (d *DB) SaveCeremony(ctx context.Context, c *passkeyd.Ceremony) error {
 }
 
 // TakeCeremony implements passkeyd.CeremonyStore.
-func (d *DB) TakeCeremony(ctx context.Context, key []byte) (*passkeyd.Ceremony, error) {
+func (s *Store) TakeCeremony(ctx context.Context, key []byte) (*passkeyd.Ceremony, error) {
 	c := passkeyd.Ceremony{Key: key}
 	var expires int64
-	err := d.db.QueryRowContext(ctx, `DELETE FROM ceremonies WHERE key = $1
+	err := s.c.WriteRow(ctx, `DELETE FROM ceremonies WHERE key = $1
 		RETURNING kind, owner, user_id, data, expires_at`, key).Scan(&c.Kind, &c.Owner, &c.UserID, &c.Data, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("take ceremony: %w", passkeyd.ErrNotFound)
@@ -39,8 +37,8 @@ func (d *DB) TakeCeremony(ctx context.Context, key []byte) (*passkeyd.Ceremony, 
 }
 
 // DeleteExpiredCeremonies implements passkeyd.CeremonyStore.
-func (d *DB) DeleteExpiredCeremonies(ctx context.Context, t time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM ceremonies WHERE expires_at < $1`, micros(t))
+func (s *Store) DeleteExpiredCeremonies(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.c.Exec(ctx, `DELETE FROM ceremonies WHERE expires_at < $1`, micros(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired ceremonies: %w", err)
 	}

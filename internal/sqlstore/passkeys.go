@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -11,16 +11,11 @@ import (
 	"github.com/passkeyd/passkeyd"
 )
 
-var _ passkeyd.PasskeyStore = (*DB)(nil)
-
-// passkeyColumns are the passkeys columns in scanPasskey's (and
-// CreatePasskey's) order.
 const passkeyColumns = `id, user_id, credential_id, public_key, public_key_algorithm, attestation_type,
 	attestation_format, aaguid, sign_count, transports, attachment, user_verified, backup_eligible,
 	backup_state, clone_warning, name, platform, provider, enabled, created_at, last_used_at`
 
-// scanPasskey reads a row of passkeyColumns; no row is ErrNotFound.
-func scanPasskey(row interface{ Scan(...any) error }) (*passkeyd.Passkey, error) {
+func scanPasskey(row Row) (*passkeyd.Passkey, error) {
 	var p passkeyd.Passkey
 	var transports string
 	var created int64
@@ -43,18 +38,18 @@ func scanPasskey(row interface{ Scan(...any) error }) (*passkeyd.Passkey, error)
 }
 
 // CreatePasskey implements passkeyd.PasskeyStore.
-func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
+func (s *Store) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 	transports, err := json.Marshal(nonNil(p.Transports))
 	if err != nil {
 		return fmt.Errorf("create passkey: %w", err)
 	}
-	_, err = d.db.ExecContext(ctx, `INSERT INTO passkeys (`+passkeyColumns+`)
+	_, err = s.c.Exec(ctx, `INSERT INTO passkeys (`+passkeyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)`,
 		p.ID, p.UserID, p.CredentialID, p.PublicKey, p.PublicKeyAlgorithm, p.AttestationType,
 		p.AttestationFormat, p.AAGUID, p.SignCount, string(transports), p.Attachment, p.UserVerified, p.BackupEligible,
 		p.BackupState, p.CloneWarning, p.Name, p.Platform, p.Provider, p.Enabled, micros(p.CreatedAt))
 	if err != nil {
-		if isUniqueViolation(err, credentialIDUnique) {
+		if s.d.UniqueViolation(err, "passkeys", "credential_id") {
 			return passkeyd.ErrCredentialExists
 		}
 		return fmt.Errorf("create passkey: %w", err)
@@ -63,8 +58,8 @@ func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 }
 
 // Passkey implements passkeyd.PasskeyStore.
-func (d *DB) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(d.db.QueryRowContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
+func (s *Store) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey, error) {
+	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
@@ -72,8 +67,8 @@ func (d *DB) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey,
 }
 
 // PasskeyByCredentialID implements passkeyd.PasskeyStore.
-func (d *DB) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(d.db.QueryRowContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
+func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, error) {
+	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey by credential id: %w", err)
 	}
@@ -81,26 +76,24 @@ func (d *DB) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*p
 }
 
 // ListPasskeys implements passkeyd.PasskeyStore.
-func (d *DB) ListPasskeys(ctx context.Context, userID string, offset, limit int) (passkeyd.PasskeyPage, error) {
+func (s *Store) ListPasskeys(ctx context.Context, userID string, offset, limit int) (passkeyd.PasskeyPage, error) {
 	var page passkeyd.PasskeyPage
-	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
+	if err := s.c.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count passkeys: %w", err)
 	}
-	ps, err := d.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1
+	ps, err := s.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
 	page.Passkeys = ps
 	return page, err
 }
 
 // UserPasskeys implements passkeyd.PasskeyStore.
-func (d *DB) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passkey, error) {
-	return d.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
+func (s *Store) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passkey, error) {
+	return s.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 }
 
-// queryPasskeys runs a query of passkeyColumns; none found is an empty,
-// non-nil slice.
-func (d *DB) queryPasskeys(ctx context.Context, query string, args ...any) ([]*passkeyd.Passkey, error) {
-	rows, err := d.db.QueryContext(ctx, query, args...)
+func (s *Store) queryPasskeys(ctx context.Context, query string, args ...any) ([]*passkeyd.Passkey, error) {
+	rows, err := s.c.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list passkeys: %w", err)
 	}
@@ -120,8 +113,8 @@ func (d *DB) queryPasskeys(ctx context.Context, query string, args ...any) ([]*p
 }
 
 // UpdatePasskey implements passkeyd.PasskeyStore.
-func (d *DB) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.PasskeyUpdate) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(d.db.QueryRowContext(ctx, `UPDATE passkeys
+func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.PasskeyUpdate) (*passkeyd.Passkey, error) {
+	p, err := scanPasskey(s.c.WriteRow(ctx, `UPDATE passkeys
 		SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
 		WHERE id = $3 AND user_id = $4
 		RETURNING `+passkeyColumns, u.Name, u.Enabled, id, userID))
@@ -132,8 +125,8 @@ func (d *DB) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.Pa
 }
 
 // RecordPasskeyUse implements passkeyd.PasskeyStore.
-func (d *DB) RecordPasskeyUse(ctx context.Context, p *passkeyd.Passkey) error {
-	return d.updateOne(ctx, "record passkey use", `UPDATE passkeys
+func (s *Store) RecordPasskeyUse(ctx context.Context, p *passkeyd.Passkey) error {
+	return s.updateOne(ctx, "record passkey use", `UPDATE passkeys
 		SET sign_count = $1, user_verified = $2, backup_eligible = $3, backup_state = $4,
 			clone_warning = $5, last_used_at = $6
 		WHERE id = $7`,
@@ -141,8 +134,8 @@ func (d *DB) RecordPasskeyUse(ctx context.Context, p *passkeyd.Passkey) error {
 }
 
 // DeletePasskey implements passkeyd.PasskeyStore.
-func (d *DB) DeletePasskey(ctx context.Context, userID, id string) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID)
+func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
+	res, err := s.c.Exec(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID)
 	if err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}
@@ -152,7 +145,7 @@ func (d *DB) DeletePasskey(ctx context.Context, userID, id string) error {
 		return nil
 	}
 	// Nothing deleted: tell an enabled passkey from a missing one.
-	if _, err := d.Passkey(ctx, userID, id); err != nil {
+	if _, err := s.Passkey(ctx, userID, id); err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}
 	return fmt.Errorf("delete passkey: %w", passkeyd.ErrPasskeyEnabled)

@@ -1,21 +1,18 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
 )
 
-var _ passkeyd.UserStore = (*DB)(nil)
-
 const userColumns = `id, username, display_name, webauthn_handle, password_hash, staff, created_at, last_login_at`
 
-func scanUser(row row) (*passkeyd.User, error) {
+func scanUser(row Row) (*passkeyd.User, error) {
 	var u passkeyd.User
 	var created int64
 	var lastLogin sql.NullInt64
@@ -31,17 +28,17 @@ func scanUser(row row) (*passkeyd.User, error) {
 }
 
 // CreateUser implements passkeyd.UserStore.
-func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
+func (s *Store) CreateUser(ctx context.Context, u *passkeyd.User) error {
 	key := passkeyd.UsernameKey(u.Username)
 	if key == "" {
 		return fmt.Errorf("create user: %w", passkeyd.ErrInvalidUsername)
 	}
-	_, err := d.exec(ctx, `INSERT INTO users
+	_, err := s.c.Exec(ctx, `INSERT INTO users
 		(id, username, username_key, display_name, webauthn_handle, password_hash, staff, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		u.ID, u.Username, key, u.DisplayName, u.Handle, u.PasswordHash, u.Staff, micros(u.CreatedAt))
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed: users.username_key") {
+		if s.d.UniqueViolation(err, "users", "username_key") {
 			return passkeyd.ErrUsernameTaken
 		}
 		return fmt.Errorf("create user: %w", err)
@@ -50,8 +47,8 @@ func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
 }
 
 // UserByID implements passkeyd.UserStore.
-func (d *DB) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
-	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+func (s *Store) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
+	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("user by id: %w", err)
 	}
@@ -59,12 +56,12 @@ func (d *DB) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
 }
 
 // UserByUsername implements passkeyd.UserStore.
-func (d *DB) UserByUsername(ctx context.Context, username string) (*passkeyd.User, error) {
+func (s *Store) UserByUsername(ctx context.Context, username string) (*passkeyd.User, error) {
 	key := passkeyd.UsernameKey(username)
 	if key == "" {
 		return nil, fmt.Errorf("user by username: %w", passkeyd.ErrNotFound)
 	}
-	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, key))
+	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, key))
 	if err != nil {
 		return nil, fmt.Errorf("user by username: %w", err)
 	}
@@ -72,8 +69,8 @@ func (d *DB) UserByUsername(ctx context.Context, username string) (*passkeyd.Use
 }
 
 // UserByHandle implements passkeyd.UserStore.
-func (d *DB) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, error) {
-	u, err := scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE webauthn_handle = $1`, handle))
+func (s *Store) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, error) {
+	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE webauthn_handle = $1`, handle))
 	if err != nil {
 		return nil, fmt.Errorf("user by handle: %w", err)
 	}
@@ -81,8 +78,8 @@ func (d *DB) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, e
 }
 
 // ListUsers implements passkeyd.UserStore.
-func (d *DB) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
-	rows, err := d.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+func (s *Store) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
+	rows, err := s.c.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -102,19 +99,19 @@ func (d *DB) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
 }
 
 // SetPasswordHash implements passkeyd.UserStore.
-func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	return d.updateOne(ctx, "set password", `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	return s.updateOne(ctx, "set password", `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
 }
 
 // RecordLogin implements passkeyd.UserStore.
-func (d *DB) RecordLogin(ctx context.Context, userID string, at time.Time) error {
-	return d.updateOne(ctx, "record login", `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
+func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	return s.updateOne(ctx, "record login", `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
 }
 
 // updateOne runs an UPDATE of one row and reports ErrNotFound when
 // no row had that id.
-func (d *DB) updateOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := d.exec(ctx, query, args...)
+func (s *Store) updateOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.c.Exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
