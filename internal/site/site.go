@@ -125,6 +125,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	app = s.deps.Sessions.Manager.LoadAndSave(app)
 	s.deps.Sessions.Manager.ErrorFunc = s.onSessionError
 	app = s.sessionErrors(app)
+	app = withDeadline(app)
 
 	root := http.NewServeMux()
 	root.Handle("GET /static/", s.views.static())
