@@ -855,3 +855,43 @@ func equalTime(a, b *time.Time) bool {
 	}
 	return a.Equal(*b)
 }
+
+// A session made only to hold an anonymous login's ceremony expires with
+// the ceremony; logging in gives it the session lifetime.
+func TestAnonymousCeremonySessionIsShortLived(t *testing.T) {
+	h := newHarness(t, harnessOptions{ceremonyTTL: time.Minute})
+	alice := h.user("alice-short")
+	owner := h.client()
+	owner.logInAs(alice)
+	a := passkeytest.New(h.origin, passkeytest.Options{})
+	owner.register(a, "")
+
+	c := h.client()
+	expiry := func(hdr http.Header) time.Time {
+		for _, line := range hdr.Values("Set-Cookie") {
+			if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == passkeyd.CookieName {
+				return ck.Expires
+			}
+		}
+		t.Fatal("no session cookie set")
+		return time.Time{}
+	}
+	status, hdr, opts := c.doFull("POST", "/api/login/begin", nil)
+	if status != http.StatusOK {
+		t.Fatalf("begin: %d", status)
+	}
+	if exp := expiry(hdr); exp.After(time.Now().Add(2 * time.Minute)) {
+		t.Fatalf("anonymous ceremony session expires %v, want within the 1 minute ceremony TTL", exp)
+	}
+	resp, err := a.Login(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, hdr, body := c.doFull("POST", "/api/login/finish", resp)
+	if status != http.StatusOK {
+		t.Fatalf("finish: %d %s", status, body)
+	}
+	if exp := expiry(hdr); exp.Before(time.Now().Add(30 * time.Minute)) {
+		t.Fatalf("logged-in session expires %v, want the session lifetime", exp)
+	}
+}

@@ -138,6 +138,13 @@ func (s *Service) saveCeremony(ctx context.Context, kind, userID string, sd *web
 	if err != nil {
 		return err
 	}
+	if _, loggedIn := s.sessions.Current(ctx); !loggedIn {
+		// A session that exists only to hold pending ceremonies lives as
+		// long as they do, not for the session lifetime: a flood of
+		// anonymous begins must not fill the session store for a day.
+		// Logging in gives it the full lifetime.
+		s.sessions.Manager.SetDeadline(ctx, s.now().Add(s.cfg.CeremonyTTL))
+	}
 	data, err := json.Marshal(sd)
 	if err != nil {
 		return fmt.Errorf("encode ceremony: %w", err)

@@ -87,6 +87,9 @@ func (s *Sessions) LogIn(ctx context.Context, l Login) error {
 	if err := s.Manager.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session token: %w", err)
 	}
+	// The session may have been a short-lived one for a pending ceremony;
+	// a login gets the full lifetime from now.
+	s.Manager.SetDeadline(ctx, time.Now().Add(s.Manager.Lifetime))
 	b, err := json.Marshal(l)
 	if err != nil {
 		return fmt.Errorf("encode login: %w", err)
