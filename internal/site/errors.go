@@ -10,7 +10,6 @@ import (
 // The errors a client can get wrong on the site's own routes.
 var (
 	errCrossOrigin     = passkeyd.NewError(http.StatusForbidden, "cross_origin", "This request came from another site and was refused.")
-	errTooLarge        = passkeyd.NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
 	errLoginFailed     = passkeyd.NewError(http.StatusUnauthorized, "login_failed", "Wrong username or password.")
 	errTooManyAttempts = passkeyd.NewError(http.StatusTooManyRequests, "too_many_attempts", "Too many failed attempts for this username. Try again later, or log in with a passkey.")
 	errBusy            = passkeyd.NewError(http.StatusServiceUnavailable, "busy", "Too many password logins at once. Please try again in a moment, or log in with a passkey.")

@@ -192,7 +192,7 @@ func readForm(r *http.Request, allowed map[string]bool) (url.Values, error) {
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, errTooLarge
+			return nil, passkeyd.ErrBodyTooLarge
 		}
 		return nil, errBadForm.Wrap(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"time"
+
+	"github.com/passkeyd/passkeyd"
 )
 
 // contentSecurityPolicy allows only passkeyd's own scripts and styles: no
@@ -36,17 +38,17 @@ func (s *Site) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses bodies over MaxBodyBytes: at once when the client says
+// limitBody refuses bodies over passkeyd.MaxBodyBytes: at once when the client says
 // so in Content-Length, else when a handler reads past the limit.
 func (s *Site) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
+		if r.ContentLength > passkeyd.MaxBodyBytes {
 			// The unread body would otherwise be drained; close instead.
 			w.Header().Set("Connection", "close")
-			s.fail(w, r, errTooLarge)
+			s.fail(w, r, passkeyd.ErrBodyTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, passkeyd.MaxBodyBytes)
 		next.ServeHTTP(w, r)
 	})
 }

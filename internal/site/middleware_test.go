@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passkeyd/passkeyd/internal/site"
+	"github.com/passkeyd/passkeyd"
 )
 
 // assertSecurityHeaders checks the headers every answer carries.
@@ -64,7 +64,7 @@ func TestSecurityHeaders(t *testing.T) {
 		ts.addUser(alice, alicePw)
 		anon, in := ts.client(), ts.client()
 		ts.login(in, alice, alicePw)
-		big := strings.NewReader("username=" + strings.Repeat("a", site.MaxBodyBytes))
+		big := strings.NewReader("username=" + strings.Repeat("a", passkeyd.MaxBodyBytes))
 		for _, tt := range []struct {
 			c   *http.Client
 			req *http.Request
@@ -298,9 +298,9 @@ func TestBadInput(t *testing.T) {
 		{name: "username without password", method: "POST", path: "/login", contentType: form, body: "username=" + url.QueryEscape(alice), status: 400, kind: loginPage},
 		{name: "password without username", method: "POST", path: "/login", contentType: form, body: "password=" + url.QueryEscape(alicePw), status: 400, kind: loginPage},
 		{name: "malformed form encoding", method: "POST", path: "/login", contentType: form, body: good + "&next=%zz", status: 400, kind: loginPage},
-		{name: "body over 64 KiB with Content-Length", method: "POST", path: "/login", contentType: form, body: formOfSize(site.MaxBodyBytes + 1), status: 413, kind: htmlPage},
-		{name: "body over 64 KiB chunked", method: "POST", path: "/login", contentType: form, body: formOfSize(site.MaxBodyBytes + 1), chunked: true, status: 413, kind: htmlPage},
-		{name: "API body over 64 KiB", method: "POST", path: "/api/logout", contentType: "application/json", body: strings.Repeat(" ", site.MaxBodyBytes+1), status: 413, kind: jsonError, code: "body_too_large"},
+		{name: "body over 64 KiB with Content-Length", method: "POST", path: "/login", contentType: form, body: formOfSize(passkeyd.MaxBodyBytes + 1), status: 413, kind: htmlPage},
+		{name: "body over 64 KiB chunked", method: "POST", path: "/login", contentType: form, body: formOfSize(passkeyd.MaxBodyBytes + 1), chunked: true, status: 413, kind: htmlPage},
+		{name: "API body over 64 KiB", method: "POST", path: "/api/logout", contentType: "application/json", body: strings.Repeat(" ", passkeyd.MaxBodyBytes+1), status: 413, kind: jsonError, code: "body_too_large"},
 		{name: "next scheme-relative", method: "POST", path: "/login", contentType: form, body: good + "&next=" + url.QueryEscape("//evil.example"), status: 400, kind: loginPage},
 		{name: "next absolute", method: "POST", path: "/login", contentType: form, body: good + "&next=" + url.QueryEscape("https://evil.example"), status: 400, kind: loginPage},
 		{name: "next backslash", method: "POST", path: "/login", contentType: form, body: good + "&next=" + url.QueryEscape(`/\evil.example`), status: 400, kind: loginPage},
@@ -377,7 +377,7 @@ func TestBadInput(t *testing.T) {
 	// (wrong) password.
 	c := ts.client()
 	body := "username=" + url.QueryEscape(alice) + "&password="
-	body += strings.Repeat("a", site.MaxBodyBytes-len(body))
+	body += strings.Repeat("a", passkeyd.MaxBodyBytes-len(body))
 	if r := ts.postForm(c, "/login", body); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a body of exactly 64 KiB: status %d, want 401", r.StatusCode)
 	}

@@ -16,9 +16,6 @@ import (
 	"github.com/passkeyd/passkeyd/password"
 )
 
-// MaxBodyBytes is the largest request body accepted; a larger one is 413.
-const MaxBodyBytes = 64 << 10
-
 // healthTimeout bounds how long /healthz waits for the database.
 const healthTimeout = 2 * time.Second
 
