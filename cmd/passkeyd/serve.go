@@ -345,7 +345,7 @@ func ensureDemoUser(ctx context.Context, b backend.Backend, logger *slog.Logger)
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash, err = password.NewHasher(password.DefaultParams(), 1).Hash(ctx, demoPassword); err != nil {
+	if u.PasswordHash, err = hashPassword(ctx, demoPassword); err != nil {
 		return err
 	}
 	if err := b.CreateUser(ctx, u); err != nil && !errors.Is(err, passkeyd.ErrUsernameTaken) {

@@ -72,7 +72,7 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	}
 	defer b.Close()
 	if pw != "" {
-		if u.PasswordHash, err = password.NewHasher(password.DefaultParams(), 1).Hash(ctx, pw); err != nil {
+		if u.PasswordHash, err = hashPassword(ctx, pw); err != nil {
 			return err
 		}
 	}
@@ -117,7 +117,7 @@ func userPasswd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	hash, err := password.NewHasher(password.DefaultParams(), 1).Hash(ctx, pw)
+	hash, err := hashPassword(ctx, pw)
 	if err != nil {
 		return err
 	}
@@ -217,4 +217,10 @@ func findUser(ctx context.Context, b backend.Backend, cmd, name string) (*passke
 		return nil, usagef("%s: no user named %q", cmd, name)
 	}
 	return u, err
+}
+
+// hashPassword hashes a password for a command that stores one. Commands
+// hash one password each, so one hashing slot is enough.
+func hashPassword(ctx context.Context, pw string) (string, error) {
+	return password.NewHasher(password.DefaultParams(), 1).Hash(ctx, pw)
 }
