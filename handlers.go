@@ -38,14 +38,14 @@ var (
 // Routes registers the JSON API on mux. The handlers need the session:
 // wrap mux in the Sessions manager's LoadAndSave.
 func (s *Service) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /api/passkeys/register/begin", s.api(true, s.handleRegisterBegin))
-	mux.Handle("POST /api/passkeys/register/finish", s.api(true, s.handleRegisterFinish))
-	mux.Handle("POST /api/login/begin", s.api(false, s.handleLoginBegin))
-	mux.Handle("POST /api/login/finish", s.api(false, s.handleLoginFinish))
-	mux.Handle("GET /api/passkeys", s.api(true, s.handleList))
-	mux.Handle("GET /api/passkeys/{id}", s.api(true, s.handleGet))
-	mux.Handle("PATCH /api/passkeys/{id}", s.api(true, s.handleUpdate))
-	mux.Handle("DELETE /api/passkeys/{id}", s.api(true, s.handleDelete))
+	mux.Handle("POST /api/passkeys/register/begin", s.api(userRequired, s.handleRegisterBegin))
+	mux.Handle("POST /api/passkeys/register/finish", s.api(userRequired, s.handleRegisterFinish))
+	mux.Handle("POST /api/login/begin", s.api(userOptional, s.handleLoginBegin))
+	mux.Handle("POST /api/login/finish", s.api(userUnused, s.handleLoginFinish))
+	mux.Handle("GET /api/passkeys", s.api(userRequired, s.handleList))
+	mux.Handle("GET /api/passkeys/{id}", s.api(userRequired, s.handleGet))
+	mux.Handle("PATCH /api/passkeys/{id}", s.api(userRequired, s.handleUpdate))
+	mux.Handle("DELETE /api/passkeys/{id}", s.api(userRequired, s.handleDelete))
 }
 
 // apiFunc is a JSON API handler: it gets the logged-in user (nil when
@@ -53,14 +53,27 @@ func (s *Service) Routes(mux *http.ServeMux) {
 // its answer, or an error.
 type apiFunc func(r *http.Request, user *User) (status int, body any, err error)
 
-// api adapts an apiFunc: it finds the logged-in user (401 when the route
-// needs one and there is none), and writes the answer or the error.
-func (s *Service) api(needsUser bool, h apiFunc) http.Handler {
+// What a route needs to know of the logged-in user.
+type userNeed int
+
+const (
+	userUnused   userNeed = iota // the route does not look (no lookup)
+	userOptional                 // nil when nobody is logged in
+	userRequired                 // 401 when nobody is logged in
+)
+
+// api adapts an apiFunc: it finds the logged-in user as the route needs,
+// and writes the answer or the error.
+func (s *Service) api(need userNeed, h apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, _, err := s.CurrentUser(r.Context())
-		if err != nil && (needsUser || !errors.Is(err, ErrNotLoggedIn)) {
-			s.fail(w, r, err)
-			return
+		var user *User
+		if need != userUnused {
+			u, _, err := s.CurrentUser(r.Context())
+			if err != nil && (need == userRequired || !errors.Is(err, ErrNotLoggedIn)) {
+				s.fail(w, r, err)
+				return
+			}
+			user = u
 		}
 		status, body, err := h(r, user)
 		switch {
