@@ -17,24 +17,25 @@ var (
 	renameFields = map[string]bool{"name": true}
 )
 
-// requireLogin returns the logged-in user, or sends the browser to the
-// login page with a way back and returns nil.
-func (s *Site) requireLogin(w http.ResponseWriter, r *http.Request) *passkeyd.User {
-	u, _, ok := s.currentUser(r)
+// requireLogin returns the logged-in user and, for the page, how they
+// logged in; or it sends the browser to the login page with a way back
+// and returns nil.
+func (s *Site) requireLogin(w http.ResponseWriter, r *http.Request) (*passkeyd.User, *loginView) {
+	u, l, ok := s.currentUser(r)
 	if ok {
-		return u
+		return u, newLoginView(u, l)
 	}
 	back := "/passkeys"
 	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
 		back = r.URL.Path + "?" + r.URL.RawQuery
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusSeeOther)
-	return nil
+	return nil, nil
 }
 
 // passkeysPage lists the user's passkeys, newest first, a page at a time.
 func (s *Site) passkeysPage(w http.ResponseWriter, r *http.Request) {
-	u := s.requireLogin(w, r)
+	u, lv := s.requireLogin(w, r)
 	if u == nil {
 		return
 	}
@@ -43,10 +44,10 @@ func (s *Site) passkeysPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderPasskeys(w, r, u, pageNum, http.StatusOK, "")
+	s.renderPasskeys(w, r, u, lv, pageNum, http.StatusOK, "")
 }
 
-func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, pageNum, status int, message string) {
+func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, lv *loginView, pageNum, status int, message string) {
 	list, pages, err := s.deps.Passkeys.ListPage(r.Context(), u.ID, pageNum)
 	if err != nil {
 		s.fail(w, r, err)
@@ -58,6 +59,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 	}
 	s.render(w, r, status, "passkeys", page{
 		Title:    "Passkeys",
+		Login:    lv,
 		Error:    message,
 		Flash:    s.deps.Sessions.Manager.PopString(r.Context(), sessionKeyFlash),
 		Passkeys: infos,
@@ -72,17 +74,17 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 // again with the error.
 func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (string, error), fields map[string]bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u := s.requireLogin(w, r)
+		u, lv := s.requireLogin(w, r)
 		if u == nil {
 			return
 		}
 		if _, err := readForm(r, fields); err != nil {
-			s.failPasskeys(w, r, u, err)
+			s.failPasskeys(w, r, u, lv, err)
 			return
 		}
 		msg, err := act(r, u.ID, r.PathValue("id"))
 		if err != nil {
-			s.failPasskeys(w, r, u, err)
+			s.failPasskeys(w, r, u, lv, err)
 			return
 		}
 		s.deps.Sessions.Manager.Put(r.Context(), sessionKeyFlash, msg)
@@ -92,13 +94,13 @@ func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (strin
 
 // failPasskeys shows the passkey page again with the error and its
 // status; our own faults get the error page.
-func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, err error) {
+func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, lv *loginView, err error) {
 	e := s.classify(err)
 	if e.Status >= 500 {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderPasskeys(w, r, u, 1, e.Status, e.Message)
+	s.renderPasskeys(w, r, u, lv, 1, e.Status, e.Message)
 }
 
 func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, error) {

@@ -161,6 +161,11 @@ func (s *Site) loginView(r *http.Request) *loginView {
 	if !ok {
 		return nil
 	}
+	return newLoginView(u, l)
+}
+
+// newLoginView describes a login for #login-state.
+func newLoginView(u *passkeyd.User, l passkeyd.Login) *loginView {
 	v := &loginView{Username: u.Username, DisplayName: u.DisplayName, Auth: l.Auth, Provider: l.Provider, At: l.At}
 	if l.Auth.Name != nil {
 		v.PasskeyName = *l.Auth.Name
