@@ -443,6 +443,29 @@ func pause(ctx context.Context) {
 }
 
 // healthz asks in's /healthz and says how long the answer took.
+// checkHealth asks every instance's /healthz at once and fails t unless
+// each answers want within bound.
+func checkHealth(t *testing.T, insts []*instance, what string, want int, bound time.Duration) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, in := range insts {
+		wg.Go(func() {
+			r, took, err := healthz(in)
+			switch {
+			case err != nil:
+				t.Errorf("%s: healthz of %s: %v", what, in.name, err)
+			case r.status != want:
+				t.Errorf("%s: healthz of %s: %s, want %d", what, in.name, r, want)
+			case took > bound:
+				t.Errorf("%s: healthz of %s took %s, want at most %s", what, in.name, took, bound)
+			default:
+				t.Logf("%s: healthz of %s: %s in %s", what, in.name, r, took.Round(time.Millisecond))
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func healthz(in *instance) (reply, time.Duration, error) {
 	start := time.Now()
 	r, err := newBrowser(nil).do("GET", in.base+"/healthz", nil, "")
@@ -603,28 +626,8 @@ func TestStorageOutage(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
-	checkHealth := func(what string, want int, bound time.Duration) {
-		t.Helper()
-		var wg sync.WaitGroup
-		for _, in := range insts {
-			wg.Go(func() {
-				r, took, err := healthz(in)
-				switch {
-				case err != nil:
-					t.Errorf("%s: healthz of %s: %v", what, in.name, err)
-				case r.status != want:
-					t.Errorf("%s: healthz of %s: %s, want %d", what, in.name, r, want)
-				case took > bound:
-					t.Errorf("%s: healthz of %s took %s, want at most %s", what, in.name, took, bound)
-				default:
-					t.Logf("%s: healthz of %s: %s in %s", what, in.name, r, took.Round(time.Millisecond))
-				}
-			})
-		}
-		wg.Wait()
-	}
 	t.Logf("503s from both instances %s after the cut", time.Since(cutAt).Round(time.Millisecond))
-	checkHealth("database refusing", http.StatusServiceUnavailable, 2*time.Second)
+	checkHealth(t, insts, "database refusing", http.StatusServiceUnavailable, 2*time.Second)
 
 	// Still down, but now connections hang: /healthz must give up on its
 	// own (2 s), not wait for the database, and a request must not wait
@@ -649,7 +652,7 @@ func TestStorageOutage(t *testing.T) {
 			}
 		})
 	}
-	checkHealth("database hanging", http.StatusServiceUnavailable, 3500*time.Millisecond)
+	checkHealth(t, insts, "database hanging", http.StatusServiceUnavailable, 3500*time.Millisecond)
 	hung.Wait()
 	if proxy.accepted() == acceptedBefore {
 		t.Error("no instance tried to reconnect during the outage")

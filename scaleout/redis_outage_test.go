@@ -65,25 +65,9 @@ func TestSessionStoreOutage(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	checkHealth := func(what string, want int, bound time.Duration) {
-		t.Helper()
-		var wg sync.WaitGroup
-		for _, in := range insts {
-			wg.Go(func() {
-				r, took, err := healthz(in)
-				switch {
-				case err != nil:
-					t.Errorf("%s: healthz of %s: %v", what, in.name, err)
-				case r.status != want || took > bound:
-					t.Errorf("%s: healthz of %s: %s in %s, want %d within %s", what, in.name, r, took, want, bound)
-				}
-			})
-		}
-		wg.Wait()
-	}
-	checkHealth("Redis refusing", http.StatusServiceUnavailable, 2*time.Second)
+	checkHealth(t, insts, "Redis refusing", http.StatusServiceUnavailable, 2*time.Second)
 	proxy.cut(blackhole)
-	checkHealth("Redis hanging", http.StatusServiceUnavailable, 3500*time.Millisecond)
+	checkHealth(t, insts, "Redis hanging", http.StatusServiceUnavailable, 3500*time.Millisecond)
 
 	proxy.restore()
 	poll := time.NewTicker(50 * time.Millisecond)
