@@ -40,6 +40,11 @@ type Config struct {
 	// CeremonyTTL is how long a begun ceremony may be finished; it is
 	// also the timeout sent to the browser.
 	CeremonyTTL time.Duration
+	// CeremonyKeys, when set, are the 32-byte secrets that seal pending
+	// ceremonies: the first seals, all open. Without, the keys live in
+	// the Store, made on first start and rotated with
+	// RotateCeremonyKey. Every instance of a site needs the same.
+	CeremonyKeys [][]byte
 	// Logger receives security events (possible cloned authenticators,
 	// backup flag changes). Nil discards them.
 	Logger *slog.Logger

@@ -12,15 +12,6 @@ import (
 	"strings"
 )
 
-// Errors a Store returns; handlers map them to HTTP statuses.
-var (
-	// ErrNotFound means the row asked for does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrUsernameTaken means another user already has that username
-	// (usernames are unique case-insensitively).
-	ErrUsernameTaken = errors.New("username already taken")
-)
-
 // Error is a failure that a client can be told about: an HTTP status, a
 // stable machine-readable code and a message fit to show a person. The
 // wrapped cause is for logs only and never sent to the client.

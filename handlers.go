@@ -35,8 +35,8 @@ var (
 	errInvalidPage     = NewError(http.StatusBadRequest, "invalid_page", "The page must be a whole number from 1.")
 )
 
-// Routes registers the JSON API on mux. The handlers need the session:
-// wrap mux in the Sessions manager's LoadAndSave.
+// Routes registers the JSON API on mux. Wrap mux in the Sessions'
+// Handler, so that each request reads its session once.
 func (s *Service) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/passkeys/register/begin", s.api(userRequired, s.handleRegisterBegin))
 	mux.Handle("POST /api/passkeys/register/finish", s.api(userRequired, s.handleRegisterFinish))
@@ -51,7 +51,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 // apiFunc is a JSON API handler: it gets the logged-in user (nil when
 // nobody is and the route allows that) and returns the status and body of
 // its answer, or an error.
-type apiFunc func(r *http.Request, user *User) (status int, body any, err error)
+type apiFunc func(w http.ResponseWriter, r *http.Request, user *User) (status int, body any, err error)
 
 // What a route needs to know of the logged-in user.
 type userNeed int
@@ -66,16 +66,17 @@ const (
 // and writes the answer or the error.
 func (s *Service) api(need userNeed, h apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		var user *User
 		if need != userUnused {
-			u, _, err := s.CurrentUser(r.Context())
+			u, _, err := s.CurrentUser(r)
 			if err != nil && (need == userRequired || !errors.Is(err, ErrNotLoggedIn)) {
 				s.fail(w, r, err)
 				return
 			}
 			user = u
 		}
-		status, body, err := h(r, user)
+		status, body, err := h(w, r, user)
 		switch {
 		case err != nil:
 			s.fail(w, r, err)
@@ -140,17 +141,17 @@ type passkeyBody struct {
 	Passkey PasskeyInfo `json:"passkey"`
 }
 
-func (s *Service) handleRegisterBegin(r *http.Request, user *User) (int, any, error) {
-	creation, err := s.BeginRegistration(r.Context(), user)
+func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
+	creation, err := s.BeginRegistration(w, r, user)
 	return http.StatusOK, creation, err
 }
 
-func (s *Service) handleRegisterFinish(r *http.Request, user *User) (int, any, error) {
+func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := s.FinishRegistration(r.Context(), user, RegistrationRequest{Response: body, UserAgent: r.UserAgent()})
+	p, err := s.FinishRegistration(w, r, user, body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -181,24 +182,24 @@ func CleanPasskeyName(name string) (string, error) {
 	return name, nil
 }
 
-func (s *Service) handleLoginBegin(r *http.Request, user *User) (int, any, error) {
-	assertion, err := s.BeginLogin(r.Context(), user)
+func (s *Service) handleLoginBegin(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
+	assertion, err := s.BeginLogin(w, r, user)
 	return http.StatusOK, assertion, err
 }
 
-func (s *Service) handleLoginFinish(r *http.Request, _ *User) (int, any, error) {
+func (s *Service) handleLoginFinish(w http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := s.FinishLogin(r.Context(), body, r.UserAgent())
+	res, err := s.FinishLogin(w, r, body)
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, struct {
 		User UserInfo `json:"user"`
 		Auth Auth     `json:"auth"`
-	}{res.User.Info(), res.Login.Auth}, nil
+	}{res.User.Info(), res.Session.Auth}, nil
 }
 
 // ParsePage reads the ?page= query value: 1 when absent, else a whole
@@ -224,7 +225,7 @@ func (s *Service) ListPage(ctx context.Context, userID string, page int) (Passke
 	if page-1 < math.MaxInt32/PageSize {
 		offset = (page - 1) * PageSize
 	}
-	list, err := s.stores.Passkeys.ListPasskeys(ctx, userID, offset, PageSize)
+	list, err := s.store.ListPasskeys(ctx, userID, offset, PageSize)
 	if err != nil {
 		return list, 0, err
 	}
@@ -232,7 +233,7 @@ func (s *Service) ListPage(ctx context.Context, userID string, page int) (Passke
 	return list, pages, nil
 }
 
-func (s *Service) handleList(r *http.Request, user *User) (int, any, error) {
+func (s *Service) handleList(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	page, err := ParsePage(r)
 	if err != nil {
 		return 0, nil, err
@@ -268,7 +269,7 @@ func (s *Service) Passkey(ctx context.Context, userID, id string) (*Passkey, err
 	if _, err := checkPasskeyID(id); err != nil {
 		return nil, err
 	}
-	p, err := s.stores.Passkeys.Passkey(ctx, userID, id)
+	p, err := s.store.Passkey(ctx, userID, id)
 	return p, notFoundAs(err)
 }
 
@@ -280,7 +281,7 @@ func notFoundAs(err error) error {
 	return err
 }
 
-func (s *Service) handleGet(r *http.Request, user *User) (int, any, error) {
+func (s *Service) handleGet(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	p, err := s.Passkey(r.Context(), user.ID, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
@@ -305,20 +306,20 @@ func (s *Service) UpdatePasskey(ctx context.Context, userID, id string, u Passke
 		}
 		u.Name = &name
 	}
-	p, err := s.stores.Passkeys.UpdatePasskey(ctx, userID, id, u)
+	p, err := s.store.UpdatePasskey(ctx, userID, id, u)
 	return p, notFoundAs(err)
 }
 
 // DeletePasskey deletes one of the user's passkeys, which must be disabled.
 func (s *Service) DeletePasskey(ctx context.Context, userID, id string) error {
-	err := s.stores.Passkeys.DeletePasskey(ctx, userID, id)
+	err := s.store.DeletePasskey(ctx, userID, id)
 	if errors.Is(err, ErrPasskeyEnabled) {
 		return errDeleteEnabled
 	}
 	return notFoundAs(err)
 }
 
-func (s *Service) handleUpdate(r *http.Request, user *User) (int, any, error) {
+func (s *Service) handleUpdate(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	id, err := checkPasskeyID(r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
@@ -337,7 +338,7 @@ func (s *Service) handleUpdate(r *http.Request, user *User) (int, any, error) {
 	return http.StatusOK, passkeyBody{p.Info()}, nil
 }
 
-func (s *Service) handleDelete(r *http.Request, user *User) (int, any, error) {
+func (s *Service) handleDelete(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	id, err := checkPasskeyID(r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err

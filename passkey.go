@@ -74,6 +74,8 @@ type PasskeyUpdate struct {
 // on that user's passkeys: another user's passkey is ErrNotFound.
 type PasskeyStore interface {
 	// CreatePasskey stores a new passkey, or returns ErrCredentialExists.
+	// (A registration stores its passkey with Store.CommitRegistration;
+	// this is for tools and imports.)
 	CreatePasskey(ctx context.Context, p *Passkey) error
 	// Passkey returns one of the user's passkeys.
 	Passkey(ctx context.Context, userID, id string) (*Passkey, error)
@@ -85,47 +87,7 @@ type PasskeyStore interface {
 	UserPasskeys(ctx context.Context, userID string) ([]*Passkey, error)
 	// UpdatePasskey applies u and returns the passkey as it is now.
 	UpdatePasskey(ctx context.Context, userID, id string, u PasskeyUpdate) (*Passkey, error)
-	// RecordPasskeyUse writes back what a login learnt: sign count,
-	// flags, clone warning and last use.
-	RecordPasskeyUse(ctx context.Context, p *Passkey) error
 	// DeletePasskey deletes a disabled passkey; an enabled one is
 	// ErrPasskeyEnabled and stays.
 	DeletePasskey(ctx context.Context, userID, id string) error
-}
-
-// Ceremony is a pending registration or login: what a begin handed out,
-// kept server side until the finish, so that any instance can finish it.
-type Ceremony struct {
-	// Key is the SHA-256 of the challenge; the finish finds its ceremony
-	// by the challenge the authenticator signed.
-	Key []byte
-	// Kind is CeremonyRegistration or CeremonyLogin.
-	Kind string
-	// Owner is the random binding kept in the session that began it; a
-	// ceremony can only be finished from that session.
-	Owner string
-	// UserID is the user registering, or the logged-in user re-authenticating;
-	// "" for a discoverable login.
-	UserID string
-	// Data is the WebAuthn library's session data, as JSON.
-	Data      []byte
-	ExpiresAt time.Time
-}
-
-// Ceremony kinds.
-const (
-	CeremonyRegistration = "registration"
-	CeremonyLogin        = "login"
-)
-
-// CeremonyStore keeps pending ceremonies.
-type CeremonyStore interface {
-	// SaveCeremony stores a ceremony.
-	SaveCeremony(ctx context.Context, c *Ceremony) error
-	// TakeCeremony removes and returns the ceremony with that key, in one
-	// step, so that it can be finished once even when two instances try at
-	// the same moment; ErrNotFound when there is none.
-	TakeCeremony(ctx context.Context, key []byte) (*Ceremony, error)
-	// DeleteExpiredCeremonies removes ceremonies that expired before t.
-	DeleteExpiredCeremonies(ctx context.Context, t time.Time) (int64, error)
 }

@@ -69,25 +69,37 @@ func NewPlatformDetector() (*PlatformDetector, error) {
 //
 // Only the first 1024 bytes of userAgent are looked at.
 func (d *PlatformDetector) Platform(userAgent string) string {
+	platform, _ := d.Device(userAgent)
+	return platform
+}
+
+// Device returns the platform of the device that sent userAgent, as
+// Platform does, and the name of its browser ("Chrome", "Mobile Safari",
+// "Firefox", …; "Unknown" when uap-core does not know it).
+func (d *PlatformDetector) Device(userAgent string) (platform, browser string) {
 	ua := truncateUserAgent(userAgent)
 	if ua == "" {
-		return PlatformUnknown
+		return PlatformUnknown, PlatformUnknown
 	}
 	c := d.parser.Parse(ua)
 	browser, osName, device := c.UserAgent.Family, c.Os.Family, c.Device.Family
-
 	switch {
 	case isAppleDevice(device), isAppleOS(osName), isAppleBrowser(browser):
-		return PlatformApple
+		platform = PlatformApple
 	case isAmazonDevice(device), fireTVToken.MatchString(ua):
-		return PlatformAmazon
+		platform = PlatformAmazon
 	case osName == "Windows", strings.HasPrefix(osName, "Windows "):
-		return PlatformMicrosoft
+		platform = PlatformMicrosoft
 	case osName == "Android", osName == "Chrome OS", osName == "ChromeOS",
 		browser == "Chrome" && osName == "Linux":
-		return PlatformGoogle
+		platform = PlatformGoogle
+	default:
+		platform = PlatformUnknown
 	}
-	return PlatformUnknown
+	if browser == "" || browser == "Other" {
+		browser = PlatformUnknown
+	}
+	return platform, browser
 }
 
 // truncateUserAgent cuts s to at most maxUserAgentLen bytes, on a UTF-8

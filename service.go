@@ -2,9 +2,6 @@ package passkeyd
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,37 +20,32 @@ import (
 type UserLookup interface {
 	// UserByID returns the user, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
-	// RecordLogin notes a successful login.
-	RecordLogin(ctx context.Context, userID string, at time.Time) error
 }
 
-// Stores are the storage a Service works on.
-type Stores struct {
-	Users      UserLookup
-	Passkeys   PasskeyStore
-	Ceremonies CeremonyStore
-}
-
-// Service runs passkey registration and login and manages passkeys. It
-// is safe for concurrent use; make one at start-up.
+// Service runs passkey registration and login, logs users in and out, and
+// manages passkeys. It is safe for concurrent use; make one at start-up.
 type Service struct {
 	cfg       Config
 	webauthn  *webauthn.WebAuthn
-	stores    Stores
+	users     UserLookup
+	store     Store
 	sessions  *Sessions
+	sealer    *sealer
 	platforms *PlatformDetector
 	providers *Providers
 	log       *slog.Logger
 	now       func() time.Time
 }
 
-// NewService checks cfg and returns a Service.
-func NewService(cfg Config, stores Stores, sessions *Sessions) (*Service, error) {
+// NewService checks cfg and returns a Service over the host's users, the
+// store, and the sessions (which must keep them in store, or in one
+// that SplitSessions joined to it).
+func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (*Service, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	if stores.Users == nil || stores.Passkeys == nil || stores.Ceremonies == nil || sessions == nil {
-		return nil, errors.New("passkeyd: Users, Passkeys, Ceremonies and Sessions are required")
+	if users == nil || store == nil || sessions == nil {
+		return nil, errors.New("passkeyd: users, store and sessions are required")
 	}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  cfg.RPID,
@@ -82,11 +74,22 @@ func NewService(cfg Config, stores Stores, sessions *Sessions) (*Service, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{
-		cfg: cfg, webauthn: wa, stores: stores, sessions: sessions,
+	s := &Service{
+		cfg: cfg, webauthn: wa, users: users, store: store, sessions: sessions,
 		platforms: platforms, providers: providers, log: cfg.Logger, now: time.Now,
-	}, nil
+	}
+	if len(cfg.CeremonyKeys) > 0 {
+		if s.sealer, err = newFixedSealer(cfg.CeremonyKeys, s.clock); err != nil {
+			return nil, err
+		}
+	} else {
+		s.sealer = &sealer{store: store, ttl: cfg.CeremonyTTL, now: s.clock}
+	}
+	return s, nil
 }
+
+// clock is the Service's time, for the parts it hands out.
+func (s *Service) clock() time.Time { return s.now() }
 
 // Errors of the ceremonies, as the client is told.
 var (
@@ -105,80 +108,6 @@ var (
 	errLoginFailed      = NewError(http.StatusUnauthorized, "login_failed", "The passkey could not be verified.")
 	errPossibleClone    = NewError(http.StatusUnauthorized, "possible_clone", "This passkey's signature counter went backwards, a sign that it may have been copied. It was refused; use another passkey or your password.")
 )
-
-// sessionKeyOwner is the session key of the random value that ties
-// pending ceremonies to the session that began them. Unlike the session
-// token it survives the token renewal at login, so a login in one tab does
-// not cancel a ceremony pending in another.
-const sessionKeyOwner = "ceremony_owner"
-
-func (s *Service) owner(ctx context.Context) (string, error) {
-	if o := s.sessions.Manager.GetString(ctx, sessionKeyOwner); o != "" {
-		return o, nil
-	}
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("make ceremony owner: %w", err)
-	}
-	o := base64.RawURLEncoding.EncodeToString(b)
-	s.sessions.Manager.Put(ctx, sessionKeyOwner, o)
-	return o, nil
-}
-
-// challengeKey is how a ceremony is stored: by the hash of its challenge,
-// so the store never holds a usable challenge.
-func challengeKey(challenge string) []byte {
-	sum := sha256.Sum256([]byte(challenge))
-	return sum[:]
-}
-
-// saveCeremony keeps what a begin handed out until its finish.
-func (s *Service) saveCeremony(ctx context.Context, kind, userID string, sd *webauthn.SessionData) error {
-	owner, err := s.owner(ctx)
-	if err != nil {
-		return err
-	}
-	if _, loggedIn := s.sessions.Current(ctx); !loggedIn {
-		// A session that exists only to hold pending ceremonies lives as
-		// long as they do, not for the session lifetime: a flood of
-		// anonymous begins must not fill the session store for a day.
-		// Logging in gives it the full lifetime.
-		s.sessions.Manager.SetDeadline(ctx, s.now().Add(s.cfg.CeremonyTTL))
-	}
-	data, err := json.Marshal(sd)
-	if err != nil {
-		return fmt.Errorf("encode ceremony: %w", err)
-	}
-	return s.stores.Ceremonies.SaveCeremony(ctx, &Ceremony{
-		Key: challengeKey(sd.Challenge), Kind: kind, Owner: owner, UserID: userID,
-		Data: data, ExpiresAt: s.now().Add(s.cfg.CeremonyTTL),
-	})
-}
-
-// takeCeremony finds and uses up the ceremony a response answers. A
-// ceremony of another session, of another kind or for another user is as
-// good as none; an expired one is said to be expired.
-func (s *Service) takeCeremony(ctx context.Context, challenge, kind, userID string, unknown, expired *Error) (*webauthn.SessionData, *Ceremony, error) {
-	c, err := s.stores.Ceremonies.TakeCeremony(ctx, challengeKey(challenge))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, unknown
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	owner := s.sessions.Manager.GetString(ctx, sessionKeyOwner)
-	if owner == "" || c.Owner != owner || c.Kind != kind || (kind == CeremonyRegistration && c.UserID != userID) {
-		return nil, nil, unknown
-	}
-	if !s.now().Before(c.ExpiresAt) {
-		return nil, nil, expired
-	}
-	var sd webauthn.SessionData
-	if err := json.Unmarshal(c.Data, &sd); err != nil {
-		return nil, nil, fmt.Errorf("decode ceremony: %w", err)
-	}
-	return &sd, c, nil
-}
 
 // webauthnUser adapts a User and some of its passkeys to the library.
 type webauthnUser struct {
@@ -239,9 +168,11 @@ func credentialParameters() []protocol.CredentialParameter {
 }
 
 // BeginRegistration starts registering a passkey for user and returns the
-// options for navigator.credentials.create: {"publicKey": {...}}.
-func (s *Service) BeginRegistration(ctx context.Context, user *User) (*protocol.CredentialCreation, error) {
-	existing, err := s.stores.Passkeys.UserPasskeys(ctx, user.ID)
+// options for navigator.credentials.create: {"publicKey": {...}}. The
+// ceremony's sealed state goes to the client with w; nothing is stored.
+func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user *User) (*protocol.CredentialCreation, error) {
+	ctx := r.Context()
+	existing, err := s.store.UserPasskeys(ctx, user.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -263,50 +194,47 @@ func (s *Service) BeginRegistration(ctx context.Context, user *User) (*protocol.
 	if err != nil {
 		return nil, fmt.Errorf("begin registration: %w", err)
 	}
-	if err := s.saveCeremony(ctx, CeremonyRegistration, user.ID, sd); err != nil {
+	st := &ceremonyState{kind: kindRegistration, userID: user.ID, expiresAt: s.now().Add(s.cfg.CeremonyTTL), data: *sd}
+	if err := s.handOut(ctx, w, r, st); err != nil {
 		return nil, err
 	}
 	return creation, nil
 }
 
-// RegistrationRequest is a registration finish.
-type RegistrationRequest struct {
-	// Response is the browser's RegistrationResponseJSON, with an
-	// optional "name" for the passkey beside its fields ("" or none gives
-	// the platform's name).
-	Response []byte
-	// UserAgent is the registering browser's, for the platform guess.
-	UserAgent string
-}
-
-// FinishRegistration verifies a registration response for user and stores
-// the new passkey.
-func (s *Service) FinishRegistration(ctx context.Context, user *User, req RegistrationRequest) (*Passkey, error) {
+// FinishRegistration verifies a registration response for user — the
+// browser's RegistrationResponseJSON, with an optional "name" for the
+// passkey beside its fields ("" or none gives the platform's name) — and
+// stores the new passkey. A response that fails verification uses up
+// nothing: the ceremony stays pending until it expires or succeeds.
+func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, user *User, response []byte) (*Passkey, error) {
+	ctx := r.Context()
 	var extra struct {
 		Name json.RawMessage `json:"name"`
 	}
-	if err := json.Unmarshal(req.Response, &extra); err != nil {
+	if err := json.Unmarshal(response, &extra); err != nil {
 		return nil, errInvalidJSON.Wrap(err)
 	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.Response)
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return nil, errBadRegistration.Wrap(err)
 	}
-	sd, _, err := s.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyRegistration, user.ID, errCeremonyUnknown, errCeremonyExpired)
-	if err != nil {
-		return nil, err
-	}
-	// The name is checked after the ceremony is taken: a finish that fails
-	// for any reason uses its ceremony up.
 	name, err := passkeyName(extra.Name)
 	if err != nil {
 		return nil, err
 	}
-	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, *sd, parsed)
+	challenge := parsed.Response.CollectedClientData.Challenge
+	st, err := s.pendingCeremony(ctx, r, challenge, kindRegistration, errCeremonyUnknown, errCeremonyExpired)
+	if err != nil {
+		return nil, err
+	}
+	if st.userID != user.ID {
+		return nil, errCeremonyUnknown.Wrap(errors.New("the ceremony was begun by another user"))
+	}
+	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, st.data, parsed)
 	if err != nil {
 		return nil, withDetails(errRegistrationFail, err)
 	}
-	platform := s.platforms.Platform(req.UserAgent)
+	platform := s.platforms.Platform(r.UserAgent())
 	if name == "" {
 		name = platform
 	}
@@ -335,12 +263,16 @@ func (s *Service) FinishRegistration(ctx context.Context, user *User, req Regist
 		Enabled:            true,
 		CreatedAt:          s.now().UTC(),
 	}
-	if err := s.stores.Passkeys.CreatePasskey(ctx, p); err != nil {
-		if errors.Is(err, ErrCredentialExists) {
-			return nil, errCredentialExists
-		}
+	err = s.store.CommitRegistration(ctx, &RegistrationCommit{Challenge: *usedChallenge(st), Passkey: p})
+	switch {
+	case errors.Is(err, ErrChallengeUsed):
+		return nil, errCeremonyUnknown.Wrap(err)
+	case errors.Is(err, ErrCredentialExists):
+		return nil, errCredentialExists
+	case err != nil:
 		return nil, err
 	}
+	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
 	return p, nil
 }
 
@@ -389,62 +321,74 @@ func verificationMessage(devInfo string) string {
 // navigator.credentials.get: {"publicKey": {...}}. With nobody logged in
 // (current nil) it is a discoverable login, with empty allowCredentials;
 // for a logged-in user it lists their enabled passkeys, and the finish
-// refuses anyone else's.
-func (s *Service) BeginLogin(ctx context.Context, current *User) (*protocol.CredentialAssertion, error) {
-	uv := webauthn.WithUserVerification(protocol.UserVerificationRequirement(s.cfg.UserVerification))
-	if current == nil {
-		assertion, sd, err := s.webauthn.BeginDiscoverableLogin(uv)
+// refuses anyone else's. The ceremony's sealed state goes to the client
+// with w; nothing is stored.
+func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *User) (*protocol.CredentialAssertion, error) {
+	ctx := r.Context()
+	opts := []webauthn.LoginOption{webauthn.WithUserVerification(protocol.UserVerificationRequirement(s.cfg.UserVerification))}
+	st := &ceremonyState{kind: kindLogin, expiresAt: s.now().Add(s.cfg.CeremonyTTL)}
+	if current != nil {
+		passkeys, err := s.store.UserPasskeys(ctx, current.ID)
 		if err != nil {
-			return nil, fmt.Errorf("begin login: %w", err)
+			return nil, err
 		}
-		return assertion, s.saveCeremony(ctx, CeremonyLogin, "", sd)
+		opts = append(opts, webauthn.WithAllowedCredentials(descriptors(passkeys, true)))
+		st.userID = current.ID
 	}
-	passkeys, err := s.stores.Passkeys.UserPasskeys(ctx, current.ID)
-	if err != nil {
-		return nil, err
-	}
-	allowed := descriptors(passkeys, true)
-	assertion, sd, err := s.webauthn.BeginDiscoverableLogin(uv, webauthn.WithAllowedCredentials(allowed))
+	assertion, sd, err := s.webauthn.BeginDiscoverableLogin(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("begin login: %w", err)
 	}
-	return assertion, s.saveCeremony(ctx, CeremonyLogin, current.ID, sd)
+	st.data = *sd
+	if err := s.handOut(ctx, w, r, st); err != nil {
+		return nil, err
+	}
+	return assertion, nil
 }
 
-// LoginResult is who a passkey login logged in, and how.
+// LoginResult is who a login logged in, and how.
 type LoginResult struct {
-	User    *User
+	User *User
+	// Passkey is the passkey used, as the login left it; nil after a
+	// password login.
 	Passkey *Passkey
-	Login   Login
+	Session *Session
 }
 
 // FinishLogin verifies a login response (AuthenticationResponseJSON) and,
-// when it is good, logs its user in: the session token is renewed and the
-// session records Auth. current is the logged-in user, if any. Every
-// failure is a 401 *Error.
-func (s *Service) FinishLogin(ctx context.Context, response []byte, userAgent string) (*LoginResult, error) {
+// when it is good, logs its user in with a new session whose cookie goes
+// out with w; a session the browser had is ended. The used challenge, the
+// passkey's counter and flags, the user's last login and the new session
+// are one commit. Every failure is a 401 *Error, and a response that fails
+// verification uses up nothing.
+func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response []byte) (*LoginResult, error) {
+	ctx := r.Context()
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return nil, errBadLogin.Wrap(err)
 	}
-	sd, c, err := s.takeCeremony(ctx, parsed.Response.CollectedClientData.Challenge, CeremonyLogin, "", errLoginUnknown, errLoginExpired)
+	challenge := parsed.Response.CollectedClientData.Challenge
+	st, err := s.pendingCeremony(ctx, r, challenge, kindLogin, errLoginUnknown, errLoginExpired)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.stores.Passkeys.PasskeyByCredentialID(ctx, parsed.RawID)
+	p, err := s.store.PasskeyByCredentialID(ctx, parsed.RawID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errUnknownPasskey
 	}
 	if err != nil {
 		return nil, err
 	}
-	if c.UserID != "" && p.UserID != c.UserID {
+	if st.userID != "" && p.UserID != st.userID {
 		return nil, errWrongUser
 	}
 	if !p.Enabled {
 		return nil, errDisabledPasskey
 	}
-	user, err := s.stores.Users.UserByID(ctx, p.UserID)
+	user, err := s.users.UserByID(ctx, p.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnknownPasskey.Wrap(err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -461,7 +405,7 @@ func (s *Service) FinishLogin(ctx context.Context, response []byte, userAgent st
 	wu := &webauthnUser{user: user, creds: []webauthn.Credential{stored}}
 	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
 		return wu, nil
-	}, *sd, parsed)
+	}, st.data, parsed)
 	if err != nil {
 		return nil, withDetails(errLoginFailed, err)
 	}
@@ -471,6 +415,7 @@ func (s *Service) FinishLogin(ctx context.Context, response []byte, userAgent st
 	updated.UserVerified = flags.HasUserVerified()
 	updated.BackupEligible = cred.Flags.BackupEligible
 	updated.BackupState = cred.Flags.BackupState
+	commit := &LoginCommit{Challenge: usedChallenge(st), PasskeyUse: &updated}
 	if cred.Authenticator.CloneWarning {
 		updated.CloneWarning = true
 		s.log.WarnContext(ctx, "possible cloned authenticator: signature counter did not increase",
@@ -481,7 +426,7 @@ func (s *Service) FinishLogin(ctx context.Context, response []byte, userAgent st
 		if !p.BackupEligible {
 			// A device-bound key never goes backwards; a copy of it
 			// would. Keep the warning, refuse the login.
-			if err := s.stores.Passkeys.RecordPasskeyUse(ctx, &updated); err != nil {
+			if err := s.commitLogin(ctx, commit); err != nil {
 				return nil, err
 			}
 			return nil, errPossibleClone
@@ -491,40 +436,112 @@ func (s *Service) FinishLogin(ctx context.Context, response []byte, userAgent st
 		s.log.InfoContext(ctx, "passkey became backup eligible; stored flag upgraded", "passkey_id", p.ID, "user_id", p.UserID)
 	}
 	updated.LastUsedAt = now
-	if err := s.stores.Passkeys.RecordPasskeyUse(ctx, &updated); err != nil {
-		return nil, err
-	}
-	loginPlatform := s.platforms.Platform(userAgent)
+	sess, token := s.newSession(r, user, now)
+	loginPlatform := s.platforms.Platform(r.UserAgent())
 	cross := parsed.AuthenticatorAttachment == protocol.CrossPlatform || loginPlatform != p.Platform
 	name, id, platform := p.Name, p.ID, p.Platform
-	login := Login{
-		UserID:   user.ID,
-		Auth:     Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross},
-		Provider: p.Provider,
-		At:       now,
-	}
-	if err := s.sessions.LogIn(ctx, login); err != nil {
+	sess.Auth = Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross}
+	sess.PasskeyID, sess.Provider = p.ID, p.Provider
+	commit.UserID, commit.At, commit.Session, commit.ReplacedToken = user.ID, now, sess, requestToken(r)
+	if err := s.commitLogin(ctx, commit); err != nil {
 		return nil, err
 	}
-	if err := s.stores.Users.RecordLogin(ctx, user.ID, now); err != nil {
-		return nil, err
-	}
-	return &LoginResult{User: user, Passkey: &updated, Login: login}, nil
+	s.sessions.start(w, r, sess, token)
+	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
+	return &LoginResult{User: user, Passkey: &updated, Session: sess}, nil
 }
 
-// CurrentUser returns the logged-in user and their session record, or
-// ErrNotLoggedIn. A session whose user is gone counts as nobody.
-func (s *Service) CurrentUser(ctx context.Context) (*User, Login, error) {
-	l, ok := s.sessions.Current(ctx)
-	if !ok {
-		return nil, Login{}, ErrNotLoggedIn
+// commitLogin commits a login and says what a refused commit means to the
+// client.
+func (s *Service) commitLogin(ctx context.Context, c *LoginCommit) error {
+	err := s.store.CommitLogin(ctx, c)
+	switch {
+	case errors.Is(err, ErrChallengeUsed):
+		return errLoginUnknown.Wrap(err)
+	case errors.Is(err, ErrPasskeyDisabled):
+		return errDisabledPasskey.Wrap(err)
 	}
-	u, err := s.stores.Users.UserByID(ctx, l.UserID)
+	return err
+}
+
+// newSession makes a session for user, logged in now from the device of r.
+func (s *Service) newSession(r *http.Request, user *User, now time.Time) (*Session, string) {
+	sess, token := s.sessions.newSession(user.ID, now)
+	sess.Platform, sess.Browser = s.platforms.Device(r.UserAgent())
+	return sess, token
+}
+
+// LogIn logs user in without a passkey, once the host has checked who they
+// are (a password, say): a new session, its cookie out with w, and any
+// session the browser had ended, in one commit.
+func (s *Service) LogIn(w http.ResponseWriter, r *http.Request, user *User) (*Session, error) {
+	now := s.now().UTC()
+	sess, token := s.newSession(r, user, now)
+	err := s.store.CommitLogin(r.Context(), &LoginCommit{UserID: user.ID, At: now, Session: sess, ReplacedToken: requestToken(r)})
+	if err != nil {
+		return nil, err
+	}
+	s.sessions.start(w, r, sess, token)
+	return sess, nil
+}
+
+// LogOut ends the request's session on every instance and clears its
+// cookie.
+func (s *Service) LogOut(w http.ResponseWriter, r *http.Request) error {
+	return s.sessions.LogOut(w, r)
+}
+
+// CurrentUser returns the logged-in user and their session, or
+// ErrNotLoggedIn. A session whose user is gone counts as nobody.
+func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
+	sess, err := s.sessions.Current(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess == nil {
+		return nil, nil, ErrNotLoggedIn
+	}
+	u, err := s.users.UserByID(r.Context(), sess.UserID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, Login{}, ErrNotLoggedIn
+		return nil, nil, ErrNotLoggedIn
 	}
 	if err != nil {
-		return nil, Login{}, err
+		return nil, nil, err
 	}
-	return u, l, nil
+	return u, sess, nil
+}
+
+// sweepInterval is how often Run removes what has expired.
+const sweepInterval = time.Minute
+
+// retiredKeyKept is how long a retired ceremony key stays stored: longer
+// than any ceremony TTL, after which it opens nothing anyway.
+const retiredKeyKept = 2 * time.Hour
+
+// Run removes what has expired — used challenges, sessions, retired
+// ceremony keys — once a minute until ctx ends. Everything expired is
+// refused anyway; this keeps the store small. Run it in a goroutine of
+// each instance (more than one doing it is harmless).
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "sweep expired state", "err", err)
+			}
+		}
+	}
+}
+
+// Sweep removes, once, what Run removes every minute.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	_, err1 := s.store.DeleteUsedChallenges(ctx, now)
+	_, err2 := s.store.DeleteExpiredSessions(ctx, now)
+	_, err3 := s.store.DeleteCeremonyKeys(ctx, now.Add(-retiredKeyKept))
+	return errors.Join(err1, err2, err3)
 }

@@ -2,12 +2,15 @@ package passkeyd
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
+	"github.com/google/uuid"
 )
 
 // CookieName is the name of the session cookie.
@@ -29,93 +32,285 @@ type Auth struct {
 	CrossPlatform *bool `json:"cross_platform"`
 }
 
-// Login is what a session knows about who is logged in.
-type Login struct {
-	UserID string `json:"user_id"`
-	Auth   Auth   `json:"auth"`
+// Session is one logged-in browser (or app). The cookie holds a random
+// token; the store holds only the token's SHA-256, so a copy of the
+// database or a backup logs nobody in.
+type Session struct {
+	// ID is the session's public id, to list and end it by; it is not
+	// the token and logs nobody in.
+	ID string
+	// TokenHash is the SHA-256 of the cookie's token.
+	TokenHash []byte
+	// UserID is who is logged in.
+	UserID string
+	// PasskeyID is the passkey the login used; "" after a password login.
+	PasskeyID string
+	// Auth is how the user logged in.
+	Auth Auth
 	// Provider is the passkey provider's name (e.g. "Google Password
 	// Manager"), "" when unknown or for a password login.
-	Provider string `json:"provider,omitempty"`
-	// At is when the login happened.
-	At time.Time `json:"at"`
+	Provider string
+	// Platform and Browser describe the device that logged in, from its
+	// User-Agent.
+	Platform string
+	Browser  string
+	// CreatedAt is when the user logged in.
+	CreatedAt time.Time
+	// LastSeenAt is when the session was last used (to within the
+	// session's touch interval).
+	LastSeenAt time.Time
+	// ExpiresAt is when the session ends unless it is used again: the
+	// idle timeout from LastSeenAt, but never after AbsoluteExpiresAt.
+	ExpiresAt time.Time
+	// AbsoluteExpiresAt is when the session ends, used or not.
+	AbsoluteExpiresAt time.Time
 }
 
-// sessionKeyLogin is the session key under which Login is kept, as JSON so
-// that the session codec needs no registered types.
-const sessionKeyLogin = "login"
-
-// Sessions keeps logins in scs sessions. Its manager's LoadAndSave
-// middleware must wrap every handler that uses it.
-type Sessions struct {
-	Manager *scs.SessionManager
+// SessionStore keeps sessions by the hash of their token. Its one rule
+// beyond the obvious: a session that was deleted never comes back. Only
+// CreateSession (or Store.CommitLogin) makes one; TouchSession changes a
+// session that exists and nothing else, so a request that was in flight
+// when its session ended cannot write it back.
+type SessionStore interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByToken returns the session with that token hash, expired
+	// or not, or ErrNotFound.
+	SessionByToken(ctx context.Context, tokenHash []byte) (*Session, error)
+	// TouchSession sets a session's LastSeenAt and ExpiresAt, if it still
+	// exists; ErrNotFound when it does not.
+	TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error
+	// DeleteSession deletes the session with that token hash; deleting
+	// one that does not exist is no error.
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// UserSessions returns the user's sessions, newest first.
+	UserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteUserSessions deletes the user's sessions, but for the one
+	// with token hash keep (nil keeps none), and says how many it
+	// deleted.
+	DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error)
+	// DeleteExpiredSessions removes the sessions that expired before t.
+	DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error)
 }
 
 // SessionOptions configure NewSessions.
 type SessionOptions struct {
-	// Store keeps session data server side (database or Redis).
-	Store scs.Store
+	// Store keeps the sessions: the Service's Store, or one that keeps
+	// them elsewhere (see SplitSessions).
+	Store SessionStore
 	// Secure marks the cookie Secure; set it whenever the site is reached
 	// over HTTPS, also behind a TLS-terminating proxy.
 	Secure bool
-	// IdleTimeout ends a session unused for this long.
+	// IdleTimeout ends a session unused for this long (default 24h).
 	IdleTimeout time.Duration
-	// Lifetime ends a session this long after it began, used or not.
+	// Lifetime ends a session this long after it began, used or not
+	// (default 7 days).
 	Lifetime time.Duration
+	// TouchInterval is how stale a session's LastSeenAt may grow before a
+	// request writes it anew (default a minute, or the idle timeout's
+	// tenth when that is shorter): the idle timeout then holds to within
+	// it, and a busy browser costs one write a minute, not one a request.
+	TouchInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Sessions keeps who is logged in: a cookie with a random token, and the
+// session in a SessionStore under the token's hash.
+//
+// Its Handler must wrap the handlers that use it: it remembers the
+// session a request has, so it is read from the store at most once per
+// request.
+type Sessions struct {
+	store    SessionStore
+	secure   bool
+	idle     time.Duration
+	lifetime time.Duration
+	touch    time.Duration
+	now      func() time.Time
 }
 
 // NewSessions returns Sessions with the cookie settings passkeyd relies on:
 // HttpOnly, SameSite=Lax, Secure over HTTPS.
-func NewSessions(o SessionOptions) *Sessions {
-	m := scs.New()
-	m.Store = o.Store
-	m.Codec = SessionCodec{}
-	m.IdleTimeout = o.IdleTimeout
-	m.Lifetime = o.Lifetime
-	m.Cookie.Name = CookieName
-	m.Cookie.HttpOnly = true
-	m.Cookie.SameSite = http.SameSiteLaxMode
-	m.Cookie.Secure = o.Secure
-	m.Cookie.Path = "/"
-	m.Cookie.Persist = true
-	return &Sessions{Manager: m}
+func NewSessions(o SessionOptions) (*Sessions, error) {
+	if o.Store == nil {
+		return nil, errors.New("passkeyd: SessionOptions.Store is required")
+	}
+	s := &Sessions{store: o.Store, secure: o.Secure, idle: o.IdleTimeout, lifetime: o.Lifetime, touch: o.TouchInterval, now: o.Now}
+	if s.idle <= 0 {
+		s.idle = 24 * time.Hour
+	}
+	if s.lifetime <= 0 {
+		s.lifetime = 7 * 24 * time.Hour
+	}
+	if s.touch <= 0 {
+		s.touch = min(time.Minute, s.idle/10)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
 }
 
-// LogIn records a login in the session. The session token is renewed first,
-// so a token planted before the login (session fixation) logs nobody in and
-// the previous token is dropped from the store.
-func (s *Sessions) LogIn(ctx context.Context, l Login) error {
-	if err := s.Manager.RenewToken(ctx); err != nil {
-		return fmt.Errorf("renew session token: %w", err)
+// Store returns the store the sessions are kept in.
+func (s *Sessions) Store() SessionStore { return s.store }
+
+// requestSession is what Handler remembers of a request's session.
+type requestSession struct {
+	loaded  bool
+	session *Session
+	err     error
+}
+
+type requestSessionKey struct{}
+
+// Handler remembers, for each request, the session it has, once looked up.
+func (s *Sessions) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), requestSessionKey{}, &requestSession{})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func remembered(ctx context.Context) *requestSession {
+	rs, _ := ctx.Value(requestSessionKey{}).(*requestSession)
+	return rs
+}
+
+// Current returns the request's session, or nil when nobody is logged in:
+// no cookie, a token the store does not know, or a session that expired.
+// An error means the store could not be asked.
+func (s *Sessions) Current(r *http.Request) (*Session, error) {
+	rs := remembered(r.Context())
+	if rs != nil && rs.loaded {
+		return rs.session, rs.err
 	}
-	// The session may have been a short-lived one for a pending ceremony;
-	// a login gets the full lifetime from now.
-	s.Manager.SetDeadline(ctx, time.Now().Add(s.Manager.Lifetime))
-	b, err := json.Marshal(l)
+	sess, err := s.load(r)
+	if rs != nil {
+		rs.loaded, rs.session, rs.err = true, sess, err
+	}
+	return sess, err
+}
+
+// load reads the request's session from the store and, when it has not
+// been written for a while, notes that it is in use.
+func (s *Sessions) load(r *http.Request) (*Session, error) {
+	hash := requestToken(r)
+	if hash == nil {
+		return nil, nil
+	}
+	ctx := r.Context()
+	sess, err := s.store.SessionByToken(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return fmt.Errorf("encode login: %w", err)
+		return nil, fmt.Errorf("load session: %w", err)
 	}
-	s.Manager.Put(ctx, sessionKeyLogin, b)
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) {
+		return nil, nil
+	}
+	if now.Sub(sess.LastSeenAt) >= s.touch {
+		expires := earliest(sess.AbsoluteExpiresAt, now.Add(s.idle))
+		err := s.store.TouchSession(ctx, hash, now, expires)
+		if errors.Is(err, ErrNotFound) {
+			// Ended while this request was on its way: nobody.
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+		sess.LastSeenAt, sess.ExpiresAt = now, expires
+	}
+	return sess, nil
+}
+
+// requestToken returns the hash of the request's session token, or nil
+// when it has none that could be one.
+func requestToken(r *http.Request) []byte {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil
+	}
+	return tokenHash(c.Value)
+}
+
+// tokenLength is the session token's size: 256 random bits.
+const tokenLength = 32
+
+// tokenHash returns the SHA-256 of a session token as the cookie carries
+// it, or nil for a value that is not a token.
+func tokenHash(token string) []byte {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != tokenLength {
+		return nil
+	}
+	sum := sha256.Sum256(raw)
+	return sum[:]
+}
+
+// newSession makes a session for userID that begins now, and the token
+// that its cookie carries. It does not store it.
+func (s *Sessions) newSession(userID string, now time.Time) (*Session, string) {
+	raw := make([]byte, tokenLength)
+	// crypto/rand.Read never fails (it panics if the system's source
+	// does).
+	_, _ = rand.Read(raw)
+	sum := sha256.Sum256(raw)
+	now = now.UTC()
+	abs := now.Add(s.lifetime)
+	return &Session{
+		ID:                uuid.NewString(),
+		TokenHash:         sum[:],
+		UserID:            userID,
+		CreatedAt:         now,
+		LastSeenAt:        now,
+		ExpiresAt:         earliest(abs, now.Add(s.idle)),
+		AbsoluteExpiresAt: abs,
+	}, base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// start gives the browser the cookie of a session that was just stored,
+// and makes it the request's session from here on.
+func (s *Sessions) start(w http.ResponseWriter, r *http.Request, sess *Session, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     CookieName,
+		Value:    token,
+		Path:     "/",
+		Expires:  sess.AbsoluteExpiresAt,
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	if rs := remembered(r.Context()); rs != nil {
+		rs.loaded, rs.session, rs.err = true, sess, nil
+	}
+}
+
+// LogOut ends the request's session server side, so its token logs nobody
+// in from any instance, and clears the cookie. A request without a session
+// is logged out already.
+func (s *Sessions) LogOut(w http.ResponseWriter, r *http.Request) error {
+	if hash := requestToken(r); hash != nil {
+		if err := s.store.DeleteSession(r.Context(), hash); err != nil {
+			return fmt.Errorf("log out: %w", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+	if rs := remembered(r.Context()); rs != nil {
+		rs.loaded, rs.session, rs.err = true, nil, nil
+	}
 	return nil
 }
 
-// LogOut ends the session server side; its token then logs nobody in.
-func (s *Sessions) LogOut(ctx context.Context) error {
-	if err := s.Manager.Destroy(ctx); err != nil {
-		return fmt.Errorf("destroy session: %w", err)
+// earliest returns the earlier of two times.
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
 	}
-	return nil
-}
-
-// Current returns the login recorded in the session, and false when nobody
-// is logged in.
-func (s *Sessions) Current(ctx context.Context) (Login, bool) {
-	b := s.Manager.GetBytes(ctx, sessionKeyLogin)
-	if len(b) == 0 {
-		return Login{}, false
-	}
-	var l Login
-	if err := json.Unmarshal(b, &l); err != nil || l.UserID == "" {
-		return Login{}, false
-	}
-	return l, true
+	return a
 }

@@ -1,7 +1,17 @@
 // Package sqlite is passkeyd's storage in one SQLite file, through the
 // pure-Go driver modernc.org/sqlite (no cgo). The file is opened in WAL
-// mode with a busy timeout, so concurrent requests wait for each other
-// instead of failing with "database is locked".
+// mode with a busy timeout.
+//
+// # One writer, group commit
+//
+// Every write goes through one goroutine that owns one connection: writers
+// queue in Go instead of contending for SQLite's lock (which costs sleeps
+// and, under load, "database is locked"). That writer takes every write
+// waiting in its queue and commits them together, in one transaction, so
+// concurrent logins share the cost of a commit. Each write still gets its
+// own result: it runs inside a savepoint of its own, and one that fails (a
+// duplicate credential id, a replayed challenge) is rolled back alone.
+// Reads run beside the writer on a pool of read-only connections.
 package sqlite
 
 import (
@@ -13,9 +23,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/passkeyd/passkeyd"
@@ -27,35 +37,35 @@ import (
 var migrationFiles embed.FS
 
 // busyTimeout is how long a statement waits for another connection's write
-// lock before it fails; long enough to ride out any burst of logins.
+// lock (another process: passkeyd user add beside the server) before it
+// fails.
 const busyTimeout = 10 * time.Second
 
-// DB is a passkeyd store in one SQLite file.
-//
-// It keeps two pools on the file: one connection that does every write,
-// so writers queue in Go instead of contending for SQLite's lock (which
-// costs sleeps and, under load, "database is locked"), and a pool of
-// readers, which WAL mode lets run beside the writer. Statements are
-// prepared once per pool and reused: preparing costs more than running
-// most of these queries.
+// maxBatch bounds how many queued writes one commit takes.
+const maxBatch = 64
+
+// ErrClosed is the error of a write to a closed DB.
+var ErrClosed = errors.New("sqlite: database is closed")
+
+// DB is a passkeyd store in one SQLite file. It implements passkeyd.Store
+// and passkeyd.UserStore.
 type DB struct {
 	// Store has the queries, shared with the PostgreSQL backend.
 	*sqlstore.Store
 
+	// write is the pool the writer's connection comes from; its second
+	// connection serves Migrate and SQL.
 	write *sql.DB
 	read  *sql.DB
-	stmts sync.Map // stmtKey → *sql.Stmt
+	stmts sync.Map // read-pool query → *sql.Stmt
 
-	// sessions is made on first use; mu guards it, so that SessionStore
-	// and Close may be called from any goroutine, and Close more than once.
-	mu       sync.Mutex
-	sessions *sessionStore
-}
+	queue chan *writeJob
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
 
-// stmtKey names a prepared statement: its pool and its text.
-type stmtKey struct {
-	pool  *sql.DB
-	query string
+	commits atomic.Uint64
+	writes  atomic.Uint64
 }
 
 // Open opens (creating it when missing) the SQLite database at path. It
@@ -72,58 +82,266 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	// Write transactions take the write lock when they begin, so that one
-	// never fails upgrading a read lock when another process (passkeyd
-	// user add beside the server) writes too.
+	// Transactions begun through database/sql (Migrate) take the write
+	// lock when they begin, so that one never fails upgrading a read lock
+	// while another process writes.
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
+	write.SetMaxOpenConns(2)
 	write.SetMaxIdleConns(1)
-	write.SetConnMaxIdleTime(0)
-	// The writer creates the file and turns on WAL before readers open it.
-	if err := write.PingContext(ctx); err != nil {
+	// The writer's connection creates the file and turns on WAL before
+	// readers open it.
+	wconn, err := write.Conn(ctx)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := wconn.PingContext(ctx); err != nil {
+		wconn.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
+		wconn.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	read.SetMaxIdleConns(4)
-	d := &DB{write: write, read: read}
+	d := &DB{
+		write: write, read: read,
+		queue: make(chan *writeJob, 1024),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
 	d.Store = sqlstore.New(conn{d}, sqlstore.Dialect{UniqueViolation: uniqueViolation})
+	w := &writer{db: d, conn: wconn, stmts: map[string]*sql.Stmt{}}
+	go w.run()
 	return d, nil
 }
 
-// prepared returns the statement for query on pool, preparing it once.
-func (d *DB) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
-	key := stmtKey{pool, query}
-	if st, ok := d.stmts.Load(key); ok {
-		return st.(*sql.Stmt), nil
+// writeJob is one write waiting for the writer.
+type writeJob struct {
+	fn   func(tx sqlstore.Tx) error
+	done chan error
+	// state moves from queued to taken (by the writer) or abandoned (by
+	// a caller that stopped waiting); whichever comes first wins.
+	state atomic.Int32
+}
+
+const (
+	jobQueued int32 = iota
+	jobTaken
+	jobAbandoned
+)
+
+// writeTx runs fn as one write transaction on the writer, and waits for
+// its outcome. A caller whose ctx ends while the write still waits in the
+// queue gets ctx's error, and the write never runs; once the writer has
+// taken it, the caller waits for the commit (a few milliseconds), so that
+// it never reports failure for a write that was committed.
+func (d *DB) writeTx(ctx context.Context, fn func(tx sqlstore.Tx) error) error {
+	job := &writeJob{fn: fn, done: make(chan error, 1)}
+	select {
+	case d.queue <- job:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-d.quit:
+		return ErrClosed
 	}
-	st, err := pool.PrepareContext(ctx, query)
+	select {
+	case err := <-job.done:
+		return err
+	case <-ctx.Done():
+		if job.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			return ctx.Err()
+		}
+		return <-job.done
+	}
+}
+
+// writer owns the write connection: it runs queued writes in batches, each
+// batch one transaction, each write one savepoint of it.
+type writer struct {
+	db    *DB
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (w *writer) run() {
+	defer close(w.db.done)
+	defer w.close()
+	batch := make([]*writeJob, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case job := <-w.db.queue:
+			batch = append(batch, job)
+		case <-w.db.quit:
+			w.failQueued()
+			return
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case job := <-w.db.queue:
+				batch = append(batch, job)
+			default:
+				break more
+			}
+		}
+		taken := batch[:0]
+		for _, job := range batch {
+			if job.state.CompareAndSwap(jobQueued, jobTaken) {
+				taken = append(taken, job)
+			}
+		}
+		if len(taken) > 0 {
+			w.commit(taken)
+		}
+	}
+}
+
+// failQueued answers the writes still queued when the DB closes.
+func (w *writer) failQueued() {
+	for {
+		select {
+		case job := <-w.db.queue:
+			if job.state.CompareAndSwap(jobQueued, jobTaken) {
+				job.done <- ErrClosed
+			}
+		default:
+			return
+		}
+	}
+}
+
+// commit runs jobs in one transaction and tells each its outcome.
+func (w *writer) commit(jobs []*writeJob) {
+	errs := make([]error, len(jobs))
+	tell := func() {
+		for i, job := range jobs {
+			job.done <- errs[i]
+		}
+	}
+	fail := func(err error) {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		tell()
+	}
+	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		fail(fmt.Errorf("sqlite: begin: %w", err))
+		return
+	}
+	// A lone write needs no savepoint: its failure is the transaction's.
+	alone := len(jobs) == 1
+	ok := 0
+	for i, job := range jobs {
+		if !alone {
+			if err := w.exec("SAVEPOINT write"); err != nil {
+				w.rollback()
+				fail(fmt.Errorf("sqlite: savepoint: %w", err))
+				return
+			}
+		}
+		errs[i] = job.fn(writeTx{w})
+		switch {
+		case errs[i] == nil:
+			ok++
+			if !alone {
+				if err := w.exec("RELEASE write"); err != nil {
+					w.rollback()
+					fail(fmt.Errorf("sqlite: release savepoint: %w", err))
+					return
+				}
+			}
+		case !alone:
+			// Undo this write alone. Should SQLite have rolled the whole
+			// transaction back itself (a full disk does), this fails and
+			// every write of the batch fails with it.
+			if err := w.exec("ROLLBACK TO write"); err != nil {
+				w.rollback()
+				fail(fmt.Errorf("sqlite: roll back to savepoint: %w (after %w)", err, errs[i]))
+				return
+			}
+			if err := w.exec("RELEASE write"); err != nil {
+				w.rollback()
+				fail(fmt.Errorf("sqlite: release savepoint: %w", err))
+				return
+			}
+		}
+	}
+	if ok == 0 {
+		w.rollback()
+		tell()
+		return
+	}
+	if err := w.exec("COMMIT"); err != nil {
+		w.rollback()
+		fail(fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	w.db.commits.Add(1)
+	w.db.writes.Add(uint64(ok))
+	tell()
+}
+
+// rollback ends a failed transaction; it may be over already.
+func (w *writer) rollback() { _ = w.exec("ROLLBACK") }
+
+// stmt returns the writer's statement for query, preparing it once.
+func (w *writer) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(context.Background(), query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := d.stmts.LoadOrStore(key, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
+	w.stmts[query] = st
 	return st, nil
 }
 
-// exec runs a write.
-func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := d.prepared(ctx, d.write, query)
+func (w *writer) exec(query string, args ...any) error {
+	st, err := w.stmt(query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(context.Background(), args...)
+	return err
+}
+
+func (w *writer) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	w.conn.Close()
+}
+
+// writeTx is the sqlstore.Tx of a write running on the writer.
+type writeTx struct{ w *writer }
+
+func (t writeTx) Exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.w.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	return st.ExecContext(context.Background(), args...)
+}
+
+func (t writeTx) QueryRow(query string, args ...any) sqlstore.Row {
+	st, err := t.w.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(context.Background(), args...)
 }
 
 // errRow is a *sql.Row-like value that only reports an error.
@@ -131,35 +349,20 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// row is what queryRow and writeRow return: a *sql.Row, or an errRow when
-// the statement could not be prepared.
-type row interface{ Scan(...any) error }
-
-// queryRow runs a read that returns one row.
-func (d *DB) queryRow(ctx context.Context, query string, args ...any) row {
-	st, err := d.prepared(ctx, d.read, query)
-	if err != nil {
-		return errRow{err}
+// prepared returns the read pool's statement for query, preparing it once.
+func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := d.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
 	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-// writeRow runs a write that returns one row (RETURNING).
-func (d *DB) writeRow(ctx context.Context, query string, args ...any) row {
-	st, err := d.prepared(ctx, d.write, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-// query runs a read that returns rows.
-func (d *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := d.prepared(ctx, d.read, query)
+	st, err := d.read.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	if prev, loaded := d.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // Migrate brings the schema up to date; it is safe to run again.
@@ -177,15 +380,18 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// SessionStore returns an scs session store in this database's sessions
-// table. Close stops its cleanup of expired sessions.
-func (d *DB) SessionStore() scs.Store {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.sessions == nil {
-		d.sessions = newSessionStore(d)
-	}
-	return d.sessions
+// WriteStats counts what the writer has done since Open.
+type WriteStats struct {
+	// Commits is how many transactions it committed.
+	Commits uint64
+	// Writes is how many writes those held: more than Commits when
+	// concurrent writes shared a commit.
+	Writes uint64
+}
+
+// Stats returns the writer's counts, for tests, benchmarks and metrics.
+func (d *DB) Stats() WriteStats {
+	return WriteStats{Commits: d.commits.Load(), Writes: d.writes.Load()}
 }
 
 // Ping reports whether the database answers, to readers and the writer.
@@ -193,44 +399,61 @@ func (d *DB) Ping(ctx context.Context) error {
 	if err := d.read.PingContext(ctx); err != nil {
 		return err
 	}
-	return d.write.PingContext(ctx)
+	return d.writeTx(ctx, func(sqlstore.Tx) error { return nil })
 }
 
-// SQL returns the handle that writes, for tools and tests.
+// SQL returns a handle on the file that may write, beside the writer, for
+// tools and tests.
 func (d *DB) SQL() *sql.DB { return d.write }
 
-// Close closes the database.
+// Close stops the writer, after the batch it is committing, and closes
+// the database. Writes still queued fail with ErrClosed. It may be called
+// more than once.
 func (d *DB) Close() error {
-	d.mu.Lock()
-	if d.sessions != nil {
-		d.sessions.stop()
-		d.sessions = nil
-	}
-	d.mu.Unlock()
-	d.stmts.Range(func(_, st any) bool {
-		st.(*sql.Stmt).Close()
-		return true
+	var err error
+	d.once.Do(func() {
+		close(d.quit)
+		<-d.done
+		d.stmts.Range(func(_, st any) bool {
+			st.(*sql.Stmt).Close()
+			return true
+		})
+		err = errors.Join(d.read.Close(), d.write.Close())
 	})
-	return errors.Join(d.read.Close(), d.write.Close())
+	return err
 }
 
-// conn runs the shared queries on the DB's pools.
+// conn runs the shared queries: writes on the writer, reads on the pool.
 type conn struct{ d *DB }
 
+func (c conn) Write(ctx context.Context, fn func(tx sqlstore.Tx) error) error {
+	return c.d.writeTx(ctx, fn)
+}
+
 func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.d.exec(ctx, q, args...)
+	var res sql.Result
+	err := c.d.writeTx(ctx, func(tx sqlstore.Tx) error {
+		var err error
+		res, err = tx.Exec(q, args...)
+		return err
+	})
+	return res, err
 }
 
 func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	return c.d.queryRow(ctx, q, args...)
-}
-
-func (c conn) WriteRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	return c.d.writeRow(ctx, q, args...)
+	st, err := c.d.prepared(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.d.query(ctx, q, args...)
+	st, err := c.d.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // uniqueViolation tells a unique violation by SQLite's message, which
@@ -240,7 +463,6 @@ func uniqueViolation(err error, table, column string) bool {
 }
 
 var (
-	_ passkeyd.UserStore     = (*DB)(nil)
-	_ passkeyd.PasskeyStore  = (*DB)(nil)
-	_ passkeyd.CeremonyStore = (*DB)(nil)
+	_ passkeyd.UserStore = (*DB)(nil)
+	_ passkeyd.Store     = (*DB)(nil)
 )

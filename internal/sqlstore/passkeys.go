@@ -43,11 +43,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 	if err != nil {
 		return fmt.Errorf("create passkey: %w", err)
 	}
-	_, err = s.c.Exec(ctx, `INSERT INTO passkeys (`+passkeyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)`,
-		p.ID, p.UserID, p.CredentialID, p.PublicKey, p.PublicKeyAlgorithm, p.AttestationType,
-		p.AttestationFormat, p.AAGUID, p.SignCount, string(transports), p.Attachment, p.UserVerified, p.BackupEligible,
-		p.BackupState, p.CloneWarning, p.Name, p.Platform, p.Provider, p.Enabled, micros(p.CreatedAt))
+	_, err = s.c.Exec(ctx, insertPasskeySQL, InsertPasskeyArgs(p, transports)...)
 	if err != nil {
 		if s.d.UniqueViolation(err, "passkeys", "credential_id") {
 			return passkeyd.ErrCredentialExists
@@ -55,6 +51,18 @@ func (s *Store) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 		return fmt.Errorf("create passkey: %w", err)
 	}
 	return nil
+}
+
+// insertPasskeySQL stores a new passkey.
+const insertPasskeySQL = `INSERT INTO passkeys (` + passkeyColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)`
+
+// InsertPasskeyArgs are the arguments of a passkey's INSERT, from $1;
+// transports is its JSON.
+func InsertPasskeyArgs(p *passkeyd.Passkey, transports []byte) []any {
+	return []any{p.ID, p.UserID, p.CredentialID, p.PublicKey, p.PublicKeyAlgorithm, p.AttestationType,
+		p.AttestationFormat, p.AAGUID, p.SignCount, string(transports), p.Attachment, p.UserVerified, p.BackupEligible,
+		p.BackupState, p.CloneWarning, p.Name, p.Platform, p.Provider, p.Enabled, micros(p.CreatedAt)}
 }
 
 // Passkey implements passkeyd.PasskeyStore.
@@ -114,34 +122,40 @@ func (s *Store) queryPasskeys(ctx context.Context, query string, args ...any) ([
 
 // UpdatePasskey implements passkeyd.PasskeyStore.
 func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.PasskeyUpdate) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(s.c.WriteRow(ctx, `UPDATE passkeys
-		SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
-		WHERE id = $3 AND user_id = $4
-		RETURNING `+passkeyColumns, u.Name, u.Enabled, id, userID))
+	var p *passkeyd.Passkey
+	err := s.c.Write(ctx, func(tx Tx) error {
+		var err error
+		p, err = scanPasskey(tx.QueryRow(`UPDATE passkeys
+			SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
+			WHERE id = $3 AND user_id = $4
+			RETURNING `+passkeyColumns, u.Name, u.Enabled, id, userID))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("update passkey: %w", err)
 	}
 	return p, nil
 }
 
-// RecordPasskeyUse implements passkeyd.PasskeyStore.
-func (s *Store) RecordPasskeyUse(ctx context.Context, p *passkeyd.Passkey) error {
-	return s.updateOne(ctx, "record passkey use", `UPDATE passkeys
-		SET sign_count = $1, user_verified = $2, backup_eligible = $3, backup_state = $4,
-			clone_warning = $5, last_used_at = $6
-		WHERE id = $7`,
-		p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState, p.CloneWarning, nullMicros(p.LastUsedAt), p.ID)
+// recordPasskeyUseSQL writes back what a login learnt of a passkey, if
+// it is still enabled.
+const recordPasskeyUseSQL = `UPDATE passkeys
+	SET sign_count = $1, user_verified = $2, backup_eligible = $3, backup_state = $4,
+		clone_warning = $5, last_used_at = $6
+	WHERE id = $7 AND enabled`
+
+// RecordPasskeyUseArgs are the arguments of recordPasskeyUseSQL, from $1.
+func RecordPasskeyUseArgs(p *passkeyd.Passkey) []any {
+	return []any{p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState, p.CloneWarning, nullMicros(p.LastUsedAt), p.ID}
 }
 
 // DeletePasskey implements passkeyd.PasskeyStore.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
-	res, err := s.c.Exec(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID)
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID))
 	if err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete passkey: %w", err)
-	} else if n == 1 {
+	if n == 1 {
 		return nil
 	}
 	// Nothing deleted: tell an enabled passkey from a missing one.
@@ -157,12 +171,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// nullMicros stores the zero time as NULL.
-func nullMicros(t time.Time) sql.NullInt64 {
-	if t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: micros(t), Valid: true}
 }

@@ -2,8 +2,9 @@
 // backends share: the same SQL (both take $n parameters, Unix-microsecond
 // times and a JSON text of transports) over a connection each backend
 // provides, so the two behave alike by construction. What differs — how
-// statements run, how a unique violation is told — comes in as Conn and
-// Dialect.
+// statements and transactions run, how a unique violation is told — comes
+// in as Conn and Dialect; a backend may also bring its own, faster form of
+// a method (PostgreSQL commits a login in one statement).
 package sqlstore
 
 import (
@@ -17,14 +18,22 @@ type Row interface{ Scan(...any) error }
 
 // Conn runs statements for the store.
 type Conn interface {
-	// Exec runs a write.
+	// Write runs fn as one write transaction: everything it wrote
+	// commits, or, when it returns an error, nothing does.
+	Write(ctx context.Context, fn func(tx Tx) error) error
+	// Exec runs one write, as a transaction of its own.
 	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
 	// QueryRow runs a read that returns one row.
 	QueryRow(ctx context.Context, query string, args ...any) Row
-	// WriteRow runs a write that returns one row (RETURNING).
-	WriteRow(ctx context.Context, query string, args ...any) Row
 	// Query runs a read that returns rows.
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Tx runs statements inside Conn.Write's transaction. A row it returns
+// must be scanned before the function given to Write returns.
+type Tx interface {
+	Exec(query string, args ...any) (sql.Result, error)
+	QueryRow(query string, args ...any) Row
 }
 
 // Dialect is what the database's errors look like.
@@ -34,7 +43,7 @@ type Dialect struct {
 	UniqueViolation func(err error, table, column string) bool
 }
 
-// Store implements passkeyd.UserStore, PasskeyStore and CeremonyStore.
+// Store implements passkeyd.UserStore and passkeyd.Store.
 type Store struct {
 	c Conn
 	d Dialect
@@ -52,4 +61,20 @@ func fromMicros(v sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(v.Int64).UTC()
+}
+
+// nullMicros stores the zero time as NULL.
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(t), Valid: true}
+}
+
+// rowsAffected returns how many rows a write changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -111,11 +111,7 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) er
 // updateOne runs an UPDATE of one row and reports ErrNotFound when
 // no row had that id.
 func (s *Store) updateOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.c.Exec(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := rowsAffected(s.c.Exec(ctx, query, args...))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

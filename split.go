@@ -1,0 +1,71 @@
+package passkeyd
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// SplitSessions returns a Store that keeps sessions in sessions (Redis,
+// say) and everything else in store.
+//
+// A login then writes twice: first its commit to store (the used
+// challenge, the passkey's counter, the last login), then its session to
+// sessions. Should the second write fail, the challenge is used up and
+// nobody is logged in: the client begins again. A session store in the
+// database itself avoids that, and commits a login in one transaction.
+func SplitSessions(store Store, sessions SessionStore) Store {
+	return &splitStore{Store: store, sessions: sessions}
+}
+
+type splitStore struct {
+	Store
+	sessions SessionStore
+}
+
+func (s *splitStore) CommitLogin(ctx context.Context, c *LoginCommit) error {
+	stored := *c
+	stored.Session, stored.ReplacedToken = nil, nil
+	if err := s.Store.CommitLogin(ctx, &stored); err != nil {
+		return err
+	}
+	if c.Session != nil {
+		if err := s.sessions.CreateSession(ctx, c.Session); err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+	}
+	if c.ReplacedToken != nil {
+		if err := s.sessions.DeleteSession(ctx, c.ReplacedToken); err != nil {
+			return fmt.Errorf("delete replaced session: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *splitStore) CreateSession(ctx context.Context, sess *Session) error {
+	return s.sessions.CreateSession(ctx, sess)
+}
+
+func (s *splitStore) SessionByToken(ctx context.Context, tokenHash []byte) (*Session, error) {
+	return s.sessions.SessionByToken(ctx, tokenHash)
+}
+
+func (s *splitStore) TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error {
+	return s.sessions.TouchSession(ctx, tokenHash, seen, expires)
+}
+
+func (s *splitStore) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return s.sessions.DeleteSession(ctx, tokenHash)
+}
+
+func (s *splitStore) UserSessions(ctx context.Context, userID string) ([]*Session, error) {
+	return s.sessions.UserSessions(ctx, userID)
+}
+
+func (s *splitStore) DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error) {
+	return s.sessions.DeleteUserSessions(ctx, userID, keep)
+}
+
+func (s *splitStore) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error) {
+	return s.sessions.DeleteExpiredSessions(ctx, t)
+}
