@@ -172,7 +172,9 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 		name   string
 		before func(t *testing.T) *client
 	}{
-		{"anonymous before (a planted token)", func(t *testing.T) *client { return w.h.client().on(t) }},
+		{"anonymous before (a planted token)", func(t *testing.T) *client {
+			return w.h.clientWithCookie(randomB64(32)).on(t)
+		}},
 		{"logged in before (re-authentication)", func(t *testing.T) *client {
 			c := w.h.client().on(t)
 			c.logInAs(alice)
@@ -184,7 +186,7 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 			opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
 			old := c.sessionCookie()
 			if old == "" {
-				t.Fatal("no session cookie after login/begin")
+				t.Fatal("no session cookie before the login")
 			}
 			resp, err := a.Login(opts)
 			if err != nil {
@@ -521,9 +523,10 @@ func TestLoginReauthOtherUsersCredential(t *testing.T) {
 	}
 }
 
-// A finish that fails uses its ceremony up: the right answer to the same
-// options is then refused too.
-func TestLoginFailedFinishUsesUpCeremony(t *testing.T) {
+// A finish that fails uses nothing up: the owner's right answer to the
+// same options still logs in, so a stranger who learns a challenge (or a
+// broken answer) cannot cancel the owner's ceremony.
+func TestLoginFailedFinishUsesNothing(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, harnessOptions{})
 	for _, tc := range []struct {
@@ -559,10 +562,12 @@ func TestLoginFailedFinishUsesUpCeremony(t *testing.T) {
 			c, opts := beginLogin(t, w)
 			poster, bad := tc.bad(t, c, opts, a)
 			poster.mustError(http.StatusUnauthorized, "", "POST", "/api/login/finish", bad)
-			c.mustError(http.StatusUnauthorized, "unknown_challenge", "POST", "/api/login/finish", assertion(t, a, opts, passkeytest.Tamper{}))
-			if got := c.whoami(); got != "" {
-				t.Errorf("logged in as %q", got)
+			good := assertion(t, a, opts, passkeytest.Tamper{})
+			got := c.must(http.StatusOK, "POST", "/api/login/finish", good)
+			if id := getPath(t, got, "user", "id"); id != c.whoami() || id == "" {
+				t.Errorf("logged in as %q, session says %q", id, c.whoami())
 			}
+			c.mustError(http.StatusUnauthorized, "unknown_challenge", "POST", "/api/login/finish", good)
 		})
 	}
 }
@@ -856,9 +861,10 @@ func equalTime(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// A session made only to hold an anonymous login's ceremony expires with
-// the ceremony; logging in gives it the session lifetime.
-func TestAnonymousCeremonySessionIsShortLived(t *testing.T) {
+// A begin gives the browser no session, only the ceremony's sealed state
+// in a cookie that lives as long as the ceremony; the login's session
+// cookie then has the session lifetime.
+func TestBeginMakesNoSession(t *testing.T) {
 	h := newHarness(t, harnessOptions{ceremonyTTL: time.Minute})
 	alice := h.user("alice-short")
 	owner := h.client()
@@ -867,21 +873,33 @@ func TestAnonymousCeremonySessionIsShortLived(t *testing.T) {
 	owner.register(a, "")
 
 	c := h.client()
-	expiry := func(hdr http.Header) time.Time {
+	cookies := func(hdr http.Header) map[string]*http.Cookie {
+		out := map[string]*http.Cookie{}
 		for _, line := range hdr.Values("Set-Cookie") {
-			if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == passkeyd.CookieName {
-				return ck.Expires
+			ck, err := http.ParseSetCookie(line)
+			if err != nil {
+				t.Fatal(err)
 			}
+			out[ck.Name] = ck
 		}
-		t.Fatal("no session cookie set")
-		return time.Time{}
+		return out
 	}
 	status, hdr, opts := c.doFull("POST", "/api/login/begin", nil)
 	if status != http.StatusOK {
 		t.Fatalf("begin: %d", status)
 	}
-	if exp := expiry(hdr); exp.After(time.Now().Add(2 * time.Minute)) {
-		t.Fatalf("anonymous ceremony session expires %v, want within the 1 minute ceremony TTL", exp)
+	set := cookies(hdr)
+	if _, ok := set[passkeyd.CookieName]; ok {
+		t.Fatal("an anonymous begin set a session cookie")
+	}
+	if len(set) != 1 {
+		t.Fatalf("begin set cookies %v, want one ceremony cookie", set)
+	}
+	for name, ck := range set {
+		if !strings.HasPrefix(name, "passkeyd_ceremony_") || ck.MaxAge != 60 || !ck.HttpOnly || !ck.Secure ||
+			ck.SameSite != http.SameSiteStrictMode || ck.Value != hdr.Get(passkeyd.CeremonyHeader) {
+			t.Errorf("ceremony cookie %+v (header %q)", ck, hdr.Get(passkeyd.CeremonyHeader))
+		}
 	}
 	resp, err := a.Login(opts)
 	if err != nil {
@@ -891,7 +909,13 @@ func TestAnonymousCeremonySessionIsShortLived(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("finish: %d %s", status, body)
 	}
-	if exp := expiry(hdr); exp.Before(time.Now().Add(30 * time.Minute)) {
-		t.Fatalf("logged-in session expires %v, want the session lifetime", exp)
+	set = cookies(hdr)
+	if ck := set[passkeyd.CookieName]; ck == nil || ck.Expires.Before(time.Now().Add(23*time.Hour)) || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v, want one for the session lifetime", ck)
+	}
+	for name, ck := range set {
+		if strings.HasPrefix(name, "passkeyd_ceremony_") && ck.MaxAge >= 0 {
+			t.Errorf("the finish kept its ceremony cookie %+v", ck)
+		}
 	}
 }

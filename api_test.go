@@ -25,6 +25,7 @@ import (
 type harness struct {
 	t      testing.TB
 	db     *sqlite.DB
+	path   string // of the database file
 	srv    *httptest.Server
 	svc    *passkeyd.Service
 	origin string
@@ -35,56 +36,81 @@ type harnessOptions struct {
 	attachment       string
 	ceremonyTTL      time.Duration
 	now              func() time.Time
+	// db, when set, is the database of another harness, so that the two
+	// are two instances of one site.
+	db *harness
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
-	if err != nil {
-		t.Fatal(err)
+	h := &harness{t: t}
+	if o.db != nil {
+		h.db, h.path = o.db.db, o.db.path
+	} else {
+		h.path = filepath.Join(t.TempDir(), "api.db")
+		db, err := sqlite.Open(ctx, h.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h.db = db
 	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, db: db}
+	db := h.db
 	mux := http.NewServeMux()
 	h.srv = httptest.NewUnstartedServer(nil)
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
 	h.origin = "https://localhost:" + portOf(h.srv.URL)
-	sessions := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store: db.SessionStore(), Secure: true, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour,
+	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
+		Store: db, Secure: true, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origins := []string{h.origin}
+	if o.db != nil {
+		// Two instances of one site: each trusts the other's origin too.
+		origins = append(origins, o.db.origin)
+	}
 	h.svc, err = passkeyd.NewService(passkeyd.Config{
-		RPID: "localhost", RPName: "passkeyd test", Origins: []string{h.origin},
+		RPID: "localhost", RPName: "passkeyd test", Origins: origins,
 		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
-	}, passkeyd.Stores{Users: db, Passkeys: db, Ceremonies: db}, sessions)
+	}, db, db, sessions)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.now != nil {
 		passkeyd.SetClock(h.svc, o.now)
 	}
+	if err := h.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	h.svc.Routes(mux)
 	// A stand-in for the host's password login, so tests can begin logged in.
 	mux.HandleFunc("POST /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if err := sessions.LogIn(r.Context(), passkeyd.Login{UserID: r.PathValue("id"), At: time.Now()}); err != nil {
+		u, err := db.UserByID(r.Context(), r.PathValue("id"))
+		if err == nil {
+			_, err = h.svc.LogIn(w, r, u)
+		}
+		if err != nil {
 			http.Error(w, err.Error(), 500)
 		}
 	})
 	// Who the session says is logged in, and how: the service's own view,
 	// so tests can check that a refused login logged nobody in.
 	mux.HandleFunc("GET /test/whoami", func(w http.ResponseWriter, r *http.Request) {
-		u, l, err := h.svc.CurrentUser(r.Context())
+		u, sess, err := h.svc.CurrentUser(r)
 		if err != nil {
 			passkeyd.WriteError(w, err)
 			return
 		}
-		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: l.Auth})
+		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: sess.Auth})
 	})
-	h.srv.Config.Handler = sessions.Manager.LoadAndSave(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
+	h.srv.Config.Handler = sessions.Handler(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
 	return h
 }
 

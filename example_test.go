@@ -13,15 +13,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/v2/memstore"
-
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/passkeytest"
 )
 
 // appUsers is the host application's own user table. All passkeyd needs
-// of it is passkeyd.UserLookup: find a user by id, note a login. Each user
-// keeps a random WebAuthn handle, made once (passkeyd.NewUser makes one).
+// of it is passkeyd.UserLookup: find a user by id. Each user keeps a
+// random WebAuthn handle, made once (passkeyd.NewUser makes one).
 type appUsers struct {
 	mu   sync.Mutex
 	byID map[string]*passkeyd.User
@@ -36,8 +34,6 @@ func (a *appUsers) UserByID(_ context.Context, id string) (*passkeyd.User, error
 	return nil, passkeyd.ErrNotFound
 }
 
-func (a *appUsers) RecordLogin(context.Context, string, time.Time) error { return nil }
-
 // Example adds passkey login to a plain net/http application that has its
 // own users and its own (here: trivial) password login. passkeyd brings
 // the ceremonies, the JSON API under /api/ and the browser script; the
@@ -47,13 +43,17 @@ func Example() {
 	alice, _ := passkeyd.NewUser("alice", "Alice", time.Now())
 	users.byID[alice.ID] = alice
 
-	// Passkeys and pending ceremonies: any passkeyd.PasskeyStore and
-	// CeremonyStore (sqlite.DB, or your own that passes storetest). The
+	// Passkeys, sessions and used challenges: any passkeyd.Store
+	// (sqlite.DB, postgres.DB, or your own that passes storetest). The
 	// in-memory one keeps the example short.
 	store := passkeytest.NewMemoryStore()
-	sessions := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store: memstore.New(), Secure: true, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour,
+	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
+		Store: store, Secure: true, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour,
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	srv := httptest.NewUnstartedServer(nil)
 	srv.StartTLS()
@@ -62,7 +62,7 @@ func Example() {
 
 	passkeys, err := passkeyd.NewService(passkeyd.Config{
 		RPID: "localhost", RPName: "Example app", Origins: []string{origin},
-	}, passkeyd.Stores{Users: users, Passkeys: store, Ceremonies: store}, sessions)
+	}, users, store, sessions)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -73,19 +73,19 @@ func Example() {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(passkeyd.StaticFS())))
 	// The application's own login; passkeyd only needs to hear of it.
 	mux.HandleFunc("POST /app-login", func(w http.ResponseWriter, r *http.Request) {
-		if err := sessions.LogIn(r.Context(), passkeyd.Login{UserID: alice.ID, At: time.Now()}); err != nil {
+		if _, err := passkeys.LogIn(w, r, alice); err != nil {
 			http.Error(w, "login failed", http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
-		u, login, err := passkeys.CurrentUser(r.Context())
+		u, sess, err := passkeys.CurrentUser(r)
 		if err != nil {
 			passkeyd.WriteError(w, err)
 			return
 		}
-		fmt.Fprintf(w, "%s (passkey %q)", u.Username, *login.Auth.Name)
+		fmt.Fprintf(w, "%s (passkey %q)", u.Username, *sess.Auth.Name)
 	})
-	srv.Config.Handler = sessions.Manager.LoadAndSave(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
+	srv.Config.Handler = sessions.Handler(mux)
 
 	// A browser with a passkey provider, played by passkeytest.
 	authenticator := passkeytest.New(origin, passkeytest.Options{})

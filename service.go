@@ -88,6 +88,15 @@ func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (
 	return s, nil
 }
 
+// Start reads the keys that seal pending ceremonies — making the first on
+// a site's first start — so that a database out of reach fails the start,
+// not the first login. Call it before serving; a Service that was not
+// started reads them at its first ceremony.
+func (s *Service) Start(ctx context.Context) error {
+	_, err := s.sealer.keys(ctx)
+	return err
+}
+
 // clock is the Service's time, for the parts it hands out.
 func (s *Service) clock() time.Time { return s.now() }
 

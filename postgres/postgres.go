@@ -1,7 +1,13 @@
 // Package postgres is passkeyd's storage in PostgreSQL, through pgx's
 // database/sql driver (github.com/jackc/pgx/v5/stdlib). Working over
-// *sql.DB keeps the code a mirror of the SQLite backend and lets scs's
-// postgresstore keep sessions in the same database.
+// *sql.DB keeps the code a mirror of the SQLite backend.
+//
+// # One round trip per finished ceremony
+//
+// What a login changes — the used challenge, the passkey's counter and
+// flags, the user's last login, the new session and the end of the old
+// one — is one SQL statement (data-modifying common table expressions):
+// one round trip and one commit, atomic like any statement.
 //
 // # Connection string
 //
@@ -50,11 +56,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/alexedwards/scs/postgresstore"
-	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -87,17 +91,14 @@ const (
 // take turns, which costs nothing: migrations are short.
 const migrateLockKey int64 = 0x706173736b657964
 
-// DB is a passkeyd store in a PostgreSQL database.
+// DB is a passkeyd store in a PostgreSQL database. It implements
+// passkeyd.Store and passkeyd.UserStore.
 type DB struct {
 	// Store has the queries, shared with the SQLite backend.
 	*sqlstore.Store
 
-	db *sql.DB
-	// sessions is made on first use; mu guards it, so that SessionStore
-	// and Close may be called from any goroutine, and Close more than once
-	// (stopping the store's cleanup twice would block for ever).
-	mu       sync.Mutex
-	sessions *postgresstore.PostgresStore
+	db      *sql.DB
+	commits atomic.Uint64
 }
 
 // Open connects to the PostgreSQL database named by dsn and checks that it
@@ -127,7 +128,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &DB{Store: sqlstore.New(conn{db}, sqlstore.Dialect{UniqueViolation: uniqueViolation}), db: db}, nil
+	d := &DB{db: db}
+	d.Store = sqlstore.New(conn{d}, sqlstore.Dialect{UniqueViolation: uniqueViolation})
+	return d, nil
 }
 
 // poolSettings is how the database/sql pool is sized.
@@ -210,17 +213,6 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// SessionStore returns an scs session store in this database's sessions
-// table. Close stops its cleanup of expired sessions.
-func (d *DB) SessionStore() scs.Store {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.sessions == nil {
-		d.sessions = postgresstore.New(d.db)
-	}
-	return d.sessions
-}
-
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error {
 	return d.db.PingContext(ctx)
@@ -229,39 +221,74 @@ func (d *DB) Ping(ctx context.Context) error {
 // SQL returns the underlying handle, for tools and tests.
 func (d *DB) SQL() *sql.DB { return d.db }
 
+// Commits returns how many write transactions this DB has committed
+// since Open, for tests and metrics.
+func (d *DB) Commits() uint64 { return d.commits.Load() }
+
 // Close closes the database.
-func (d *DB) Close() error {
-	d.mu.Lock()
-	if d.sessions != nil {
-		d.sessions.StopCleanup()
-		d.sessions = nil
-	}
-	d.mu.Unlock()
-	return d.db.Close()
-}
+func (d *DB) Close() error { return d.db.Close() }
 
 // conn runs the shared queries; pgx caches each statement's preparation
 // per connection by itself.
-type conn struct{ db *sql.DB }
+type conn struct{ d *DB }
+
+func (c conn) Write(ctx context.Context, fn func(tx sqlstore.Tx) error) error {
+	tx, err := c.d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(txConn{ctx, tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	c.d.commits.Add(1)
+	return nil
+}
 
 func (c conn) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.db.ExecContext(ctx, q, args...)
+	return c.d.exec(ctx, q, args...)
 }
 
 func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	return c.db.QueryRowContext(ctx, q, args...)
-}
-
-func (c conn) WriteRow(ctx context.Context, q string, args ...any) sqlstore.Row {
-	return c.db.QueryRowContext(ctx, q, args...)
+	return c.d.db.QueryRowContext(ctx, q, args...)
 }
 
 func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.db.QueryContext(ctx, q, args...)
+	return c.d.db.QueryContext(ctx, q, args...)
 }
 
-// sqlStateUniqueViolation is PostgreSQL's unique_violation.
-const sqlStateUniqueViolation = "23505"
+// exec runs one statement, which PostgreSQL commits by itself.
+func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := d.db.ExecContext(ctx, q, args...)
+	if err == nil {
+		d.commits.Add(1)
+	}
+	return res, err
+}
+
+// txConn is the sqlstore.Tx of conn.Write.
+type txConn struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (t txConn) Exec(q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, q, args...)
+}
+
+func (t txConn) QueryRow(q string, args ...any) sqlstore.Row {
+	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
+// sqlStateUniqueViolation and sqlStateNotNullViolation are PostgreSQL's
+// unique_violation and not_null_violation.
+const (
+	sqlStateUniqueViolation  = "23505"
+	sqlStateNotNullViolation = "23502"
+)
 
 // uniqueViolation tells a unique violation by its constraint, which the
 // migrations name <table>_<column>_unique.
@@ -272,7 +299,6 @@ func uniqueViolation(err error, table, column string) bool {
 }
 
 var (
-	_ passkeyd.UserStore     = (*DB)(nil)
-	_ passkeyd.PasskeyStore  = (*DB)(nil)
-	_ passkeyd.CeremonyStore = (*DB)(nil)
+	_ passkeyd.UserStore = (*DB)(nil)
+	_ passkeyd.Store     = (*DB)(nil)
 )

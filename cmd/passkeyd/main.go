@@ -8,6 +8,8 @@
 //	passkeyd user passwd NAME --password-stdin
 //	passkeyd user list
 //	passkeyd passkey list NAME
+//	passkeyd keys rotate                seal pending ceremonies with a new key
+//	passkeyd keys list                  the ceremony keys, without their secrets
 //
 // Every flag can also be set in the environment as PASSKEYD_<FLAG>, with
 // dashes as underscores; a flag on the command line wins.
@@ -113,11 +115,23 @@ func dispatch(ctx context.Context, e env) error {
 			return usagef("passkey: want \"passkey list NAME\"")
 		}
 		return passkeyList(ctx, e, rest[1:])
+	case "keys":
+		if len(rest) == 0 {
+			return usagef("keys: missing subcommand (rotate or list)")
+		}
+		switch sub, rest := rest[0], rest[1:]; sub {
+		case "rotate":
+			return keysRotate(ctx, e, rest)
+		case "list":
+			return keysList(ctx, e, rest)
+		default:
+			return usagef("keys: unknown subcommand %q (rotate or list)", sub)
+		}
 	case "help":
 		fmt.Fprint(e.stdout, usageText)
 		return errHelp
 	default:
-		return usagef("unknown command %q (serve, migrate, user, passkey; see passkeyd help)", cmd)
+		return usagef("unknown command %q (serve, migrate, user, passkey, keys; see passkeyd help)", cmd)
 	}
 }
 
@@ -129,6 +143,8 @@ const usageText = `passkeyd: password and passkey login server
   passkeyd user passwd NAME --password-stdin
   passkeyd user list
   passkeyd passkey list NAME
+  passkeyd keys rotate                seal pending ceremonies with a new key
+  passkeyd keys list                  the ceremony keys, without their secrets
 
 Every command takes --db (or PASSKEYD_DB). Run "passkeyd serve -h" for the
 server's flags; each can also be set as PASSKEYD_<FLAG>.

@@ -48,6 +48,7 @@ type serveConfig struct {
 	userVerification   string
 	demo               bool
 	ceremonyTTL        time.Duration
+	ceremonyKeyFile    string
 	sessionIdle        time.Duration
 	sessionLifetime    time.Duration
 	logFormat          string
@@ -68,6 +69,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.StringVar(&c.userVerification, "user-verification", "preferred", "required, preferred or discouraged")
 	fs.BoolVar(&c.demo, "demo", false, "create the demo account "+demoUsername+" when it is missing")
 	fs.DurationVar(&c.ceremonyTTL, "ceremony-ttl", 5*time.Minute, "how long a begun passkey ceremony may be finished")
+	fs.StringVar(&c.ceremonyKeyFile, "ceremony-key-file", "", "file of base64 32-byte keys that seal pending ceremonies, one a line, the first sealing (default: keys kept in the database; see passkeyd keys rotate)")
 	fs.DurationVar(&c.sessionIdle, "session-idle", 24*time.Hour, "a session unused this long ends")
 	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 7*24*time.Hour, "a session ends this long after login, used or not")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -91,8 +93,8 @@ func (c *serveConfig) check() error {
 	if _, err := net.LookupPort("tcp", port); err != nil {
 		return usagef("--addr %q: the port must be a number from 0 to 65535", c.addr)
 	}
-	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") {
-		return usagef("--sessions %q: want db or redis://HOST:PORT/N", c.sessions)
+	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") && !strings.HasPrefix(c.sessions, "rediss://") {
+		return usagef("--sessions %q: want db, redis://HOST:PORT/N or rediss:// (TLS)", c.sessions)
 	}
 	if c.rpID == "" || strings.ContainsAny(c.rpID, ":/ ") {
 		return usagef("--rp-id %q: want a domain name such as example.com", c.rpID)
@@ -199,14 +201,15 @@ func serve(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	sessionStore, health := b.SessionStore(), b.Ping
+	var store passkeyd.Store = b
+	health := b.Ping
 	if c.sessions != "db" {
 		rs, err := openRedis(ctx, c.sessions, logger)
 		if err != nil {
 			return err
 		}
 		defer rs.Close()
-		sessionStore = rs.Store()
+		store = passkeyd.SplitSessions(b, rs)
 		health = func(ctx context.Context) error {
 			if err := b.Ping(ctx); err != nil {
 				return err
@@ -214,14 +217,21 @@ func serve(ctx context.Context, e env, args []string) error {
 			return rs.Ping(ctx)
 		}
 	}
+	keys, err := readCeremonyKeys(c.ceremonyKeyFile)
+	if err != nil {
+		return err
+	}
 	origins := []string(c.origins)
 	secure := strings.HasPrefix(origins[0], "https://")
-	sessions := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store:       sessionStore,
+	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
+		Store:       store,
 		Secure:      secure,
 		IdleTimeout: c.sessionIdle,
 		Lifetime:    c.sessionLifetime,
 	})
+	if err != nil {
+		return err
+	}
 	passkeys, err := passkeyd.NewService(passkeyd.Config{
 		RPID:             c.rpID,
 		RPName:           c.rpName,
@@ -229,8 +239,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		Attachment:       c.attachment,
 		UserVerification: c.userVerification,
 		CeremonyTTL:      c.ceremonyTTL,
+		CeremonyKeys:     keys,
 		Logger:           logger,
-	}, passkeyd.Stores{Users: b, Passkeys: b, Ceremonies: b}, sessions)
+	}, b, store, sessions)
 	if err != nil {
 		return err
 	}
@@ -276,9 +287,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
 	}
-	janitorCtx, stopJanitor := context.WithCancel(ctx)
-	defer stopJanitor()
-	go sweepCeremonies(janitorCtx, b, logger)
+	sweepCtx, stopSweeping := context.WithCancel(ctx)
+	defer stopSweeping()
+	go passkeys.Run(sweepCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -353,26 +364,6 @@ func ensureDemoUser(ctx context.Context, b backend.Backend, logger *slog.Logger)
 	}
 	logger.Info("demo account ready", "username", demoUsername)
 	return nil
-}
-
-// sweepInterval is how often expired ceremonies are deleted. They are
-// refused once expired anyway; this only keeps the table small.
-const sweepInterval = time.Minute
-
-// sweepCeremonies deletes expired ceremonies until ctx ends.
-func sweepCeremonies(ctx context.Context, b backend.Backend, logger *slog.Logger) {
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			if _, err := b.DeleteExpiredCeremonies(ctx, now); err != nil && ctx.Err() == nil {
-				logger.Warn("delete expired ceremonies", "err", err)
-			}
-		}
-	}
 }
 
 // openRedis connects to the Redis session store; one that does not answer

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/postgres"
 	"github.com/passkeyd/passkeyd/sqlite"
@@ -19,11 +17,9 @@ import (
 // Backend is a store passkeyd runs on.
 type Backend interface {
 	passkeyd.UserStore
-	passkeyd.PasskeyStore
-	passkeyd.CeremonyStore
+	passkeyd.Store
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error
-	SessionStore() scs.Store
 	Close() error
 }
 

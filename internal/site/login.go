@@ -52,9 +52,9 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case username != "" && pw != "":
-		err = s.passwordLogin(r.Context(), username, pw)
+		err = s.passwordLogin(w, r, username, pw)
 	case passkey != "":
-		_, err = s.deps.Passkeys.FinishLogin(r.Context(), []byte(passkey), r.UserAgent())
+		_, err = s.deps.Passkeys.FinishLogin(w, r, []byte(passkey))
 	default:
 		err = errEmptyLogin
 	}
@@ -81,14 +81,14 @@ func (s *Site) failLogin(w http.ResponseWriter, r *http.Request, next, username 
 
 // passwordLogin checks a username and password and logs the user in,
 // unless the username has had too many failed attempts.
-func (s *Site) passwordLogin(ctx context.Context, username, pw string) error {
+func (s *Site) passwordLogin(w http.ResponseWriter, r *http.Request, username, pw string) error {
 	key := throttleKey(username)
 	if blocked, until := s.failures.blocked(key, s.deps.Now()); blocked {
 		e := errTooManyAttempts.Wrap(nil)
 		e.Message = fmt.Sprintf("Too many failed attempts for this username. Try again after %s, or log in with a passkey.", until.UTC().Format("15:04 MST"))
 		return e
 	}
-	err := s.checkPassword(ctx, username, pw)
+	err := s.checkPassword(w, r, username, pw)
 	if errors.Is(err, errLoginFailed) {
 		s.failures.fail(key, s.deps.Now())
 	} else if err == nil {
@@ -123,7 +123,8 @@ func hashBusy(ctx context.Context, err error) error {
 // unknown user, a user without a password and a wrong password all cost
 // one argon2id verification and get the same error, so neither the answer
 // nor its timing tells whether the username exists.
-func (s *Site) checkPassword(ctx context.Context, username, pw string) error {
+func (s *Site) checkPassword(w http.ResponseWriter, r *http.Request, username, pw string) error {
+	ctx := r.Context()
 	u, err := s.deps.Users.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, passkeyd.ErrNotFound) {
 		return err
@@ -147,11 +148,7 @@ func (s *Site) checkPassword(ctx context.Context, username, pw string) error {
 	if !ok {
 		return errLoginFailed
 	}
-	now := s.deps.Now()
-	if err := s.deps.Sessions.LogIn(ctx, passkeyd.Login{UserID: u.ID, At: now.UTC()}); err != nil {
-		return err
-	}
-	if err := s.deps.Users.RecordLogin(ctx, u.ID, now); err != nil {
+	if _, err := s.deps.Passkeys.LogIn(w, r, u); err != nil {
 		return err
 	}
 	if s.deps.Hasher.NeedsRehash(u.PasswordHash) {
@@ -167,7 +164,7 @@ func (s *Site) checkPassword(ctx context.Context, username, pw string) error {
 }
 
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
-	if err := s.deps.Sessions.LogOut(r.Context()); err != nil {
+	if err := s.deps.Passkeys.LogOut(w, r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -221,21 +218,25 @@ func (s *Site) apiSession(w http.ResponseWriter, r *http.Request) {
 		User *passkeyd.UserInfo `json:"user"`
 		Auth *passkeyd.Auth     `json:"auth"`
 	}
-	u, l, ok := s.currentUser(r)
-	if !ok {
+	u, sess, err := s.deps.Passkeys.CurrentUser(r)
+	if errors.Is(err, passkeyd.ErrNotLoggedIn) {
 		passkeyd.WriteJSON(w, http.StatusOK, body{})
 		return
 	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	info := u.Info()
-	passkeyd.WriteJSON(w, http.StatusOK, body{User: &info, Auth: &l.Auth})
+	passkeyd.WriteJSON(w, http.StatusOK, body{User: &info, Auth: &sess.Auth})
 }
 
 func (s *Site) apiLogout(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.currentUser(r); !ok {
-		s.fail(w, r, passkeyd.ErrNotLoggedIn)
+	if _, _, err := s.deps.Passkeys.CurrentUser(r); err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	if err := s.deps.Sessions.LogOut(r.Context()); err != nil {
+	if err := s.deps.Passkeys.LogOut(w, r); err != nil {
 		s.fail(w, r, err)
 		return
 	}

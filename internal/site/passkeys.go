@@ -1,15 +1,12 @@
 package site
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/passkeyd/passkeyd"
 )
-
-// sessionKeyFlash holds a one-time message for the next page, so a form
-// post can redirect (303) and still say what happened.
-const sessionKeyFlash = "flash"
 
 // The fields of the passkey page's forms.
 var (
@@ -21,9 +18,13 @@ var (
 // logged in; or it sends the browser to the login page with a way back
 // and returns nil.
 func (s *Site) requireLogin(w http.ResponseWriter, r *http.Request) (*passkeyd.User, *loginView) {
-	u, l, ok := s.currentUser(r)
-	if ok {
-		return u, newLoginView(u, l)
+	u, sess, err := s.deps.Passkeys.CurrentUser(r)
+	if err == nil {
+		return u, newLoginView(u, sess)
+	}
+	if !errors.Is(err, passkeyd.ErrNotLoggedIn) {
+		s.fail(w, r, err)
+		return nil, nil
 	}
 	back := "/passkeys"
 	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
@@ -61,7 +62,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		Title:    "Passkeys",
 		Login:    lv,
 		Error:    message,
-		Flash:    s.deps.Sessions.Manager.PopString(r.Context(), sessionKeyFlash),
+		Flash:    s.popFlash(w, r),
 		Passkeys: infos,
 		Page:     pageNum,
 		Pages:    pages,
@@ -72,7 +73,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 // passkeyAction handles the passkey page's forms: it runs act on the
 // user's passkey {id} and redirects back with a message, or shows the page
 // again with the error.
-func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (string, error), fields map[string]bool) http.HandlerFunc {
+func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (outcome, name string, err error), fields map[string]bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u, lv := s.requireLogin(w, r)
 		if u == nil {
@@ -82,12 +83,12 @@ func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (strin
 			s.failPasskeys(w, r, u, lv, err)
 			return
 		}
-		msg, err := act(r, u.ID, r.PathValue("id"))
+		outcome, name, err := act(r, u.ID, r.PathValue("id"))
 		if err != nil {
 			s.failPasskeys(w, r, u, lv, err)
 			return
 		}
-		s.deps.Sessions.Manager.Put(r.Context(), sessionKeyFlash, msg)
+		s.setFlash(w, outcome, name)
 		http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
 	}
 }
@@ -103,44 +104,44 @@ func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.
 	s.renderPasskeys(w, r, u, lv, 1, e.Status, e.Message)
 }
 
-func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, error) {
+func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, string, error) {
 	p, err := s.userPasskey(r, userID, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	enabled := !p.Enabled
 	p, err = s.deps.Passkeys.UpdatePasskey(r.Context(), userID, p.ID, passkeyd.PasskeyUpdate{Enabled: &enabled})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if p.Enabled {
-		return "Passkey “" + p.Name + "” enabled.", nil
+		return "enabled", p.Name, nil
 	}
-	return "Passkey “" + p.Name + "” disabled.", nil
+	return "disabled", p.Name, nil
 }
 
-func (s *Site) renamePasskey(r *http.Request, userID, id string) (string, error) {
+func (s *Site) renamePasskey(r *http.Request, userID, id string) (string, string, error) {
 	p, err := s.userPasskey(r, userID, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	name := r.PostForm.Get("name")
 	p, err = s.deps.Passkeys.UpdatePasskey(r.Context(), userID, p.ID, passkeyd.PasskeyUpdate{Name: &name})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return "Passkey renamed to “" + p.Name + "”.", nil
+	return "renamed", p.Name, nil
 }
 
-func (s *Site) deletePasskey(r *http.Request, userID, id string) (string, error) {
+func (s *Site) deletePasskey(r *http.Request, userID, id string) (string, string, error) {
 	p, err := s.userPasskey(r, userID, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := s.deps.Passkeys.DeletePasskey(r.Context(), userID, p.ID); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return "Passkey “" + p.Name + "” deleted.", nil
+	return "deleted", p.Name, nil
 }
 
 // userPasskey returns the user's passkey with that id; anything else,

@@ -2,7 +2,6 @@ package site
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -145,48 +144,29 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	_, _ = w.Write(buf.Bytes())
 }
 
-// sessionLoadedKey marks a request context that has session data, since
-// scs panics when asked about a session it has not loaded.
-type sessionLoadedKey struct{}
-
-func (s *Site) markSessionLoaded(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionLoadedKey{}, true)))
-	})
-}
-
-// loginView returns who is logged in, or nil.
+// loginView returns who is logged in, or nil (also when the session store
+// cannot be asked: a page about something else still renders).
 func (s *Site) loginView(r *http.Request) *loginView {
-	u, l, ok := s.currentUser(r)
-	if !ok {
+	u, sess, err := s.deps.Passkeys.CurrentUser(r)
+	if err != nil {
 		return nil
 	}
-	return newLoginView(u, l)
+	return newLoginView(u, sess)
 }
 
 // newLoginView describes a login for #login-state.
-func newLoginView(u *passkeyd.User, l passkeyd.Login) *loginView {
-	v := &loginView{Username: u.Username, DisplayName: u.DisplayName, Auth: l.Auth, Provider: l.Provider, At: l.At}
-	if l.Auth.Name != nil {
-		v.PasskeyName = *l.Auth.Name
+func newLoginView(u *passkeyd.User, sess *passkeyd.Session) *loginView {
+	v := &loginView{Username: u.Username, DisplayName: u.DisplayName, Auth: sess.Auth, Provider: sess.Provider, At: sess.CreatedAt}
+	if sess.Auth.Name != nil {
+		v.PasskeyName = *sess.Auth.Name
 	}
-	if l.Auth.Platform != nil {
-		v.Platform = *l.Auth.Platform
+	if sess.Auth.Platform != nil {
+		v.Platform = *sess.Auth.Platform
 	}
-	if l.Auth.CrossPlatform != nil {
-		v.CrossPlatform = *l.Auth.CrossPlatform
+	if sess.Auth.CrossPlatform != nil {
+		v.CrossPlatform = *sess.Auth.CrossPlatform
 	}
 	return v
-}
-
-// currentUser returns the logged-in user and how they logged in. A session
-// whose user no longer exists (or cannot be read) counts as nobody.
-func (s *Site) currentUser(r *http.Request) (*passkeyd.User, passkeyd.Login, bool) {
-	if r.Context().Value(sessionLoadedKey{}) == nil {
-		return nil, passkeyd.Login{}, false
-	}
-	u, l, err := s.deps.Passkeys.CurrentUser(r.Context())
-	return u, l, err == nil
 }
 
 // overlayFS serves the site's own static files and, beside them, the

@@ -118,10 +118,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	var app http.Handler = s.withFallback(pages)
 	app = cop.Handler(app)
 	app = s.limitBody(app)
-	app = s.markSessionLoaded(app)
-	app = s.deps.Sessions.Manager.LoadAndSave(app)
-	s.deps.Sessions.Manager.ErrorFunc = s.onSessionError
-	app = s.sessionErrors(app)
+	app = s.deps.Sessions.Handler(app)
 	app = withDeadline(app)
 
 	root := http.NewServeMux()

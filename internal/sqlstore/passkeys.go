@@ -11,7 +11,9 @@ import (
 	"github.com/passkeyd/passkeyd"
 )
 
-const passkeyColumns = `id, user_id, credential_id, public_key, public_key_algorithm, attestation_type,
+// PasskeyColumns are the columns of the passkeys table, in the order of
+// InsertPasskeyArgs and scanPasskey.
+const PasskeyColumns = `id, user_id, credential_id, public_key, public_key_algorithm, attestation_type,
 	attestation_format, aaguid, sign_count, transports, attachment, user_verified, backup_eligible,
 	backup_state, clone_warning, name, platform, provider, enabled, created_at, last_used_at`
 
@@ -54,7 +56,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 }
 
 // insertPasskeySQL stores a new passkey.
-const insertPasskeySQL = `INSERT INTO passkeys (` + passkeyColumns + `)
+const insertPasskeySQL = `INSERT INTO passkeys (` + PasskeyColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)`
 
 // InsertPasskeyArgs are the arguments of a passkey's INSERT, from $1;
@@ -67,7 +69,7 @@ func InsertPasskeyArgs(p *passkeyd.Passkey, transports []byte) []any {
 
 // Passkey implements passkeyd.PasskeyStore.
 func (s *Store) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
+	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
@@ -76,7 +78,7 @@ func (s *Store) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passk
 
 // PasskeyByCredentialID implements passkeyd.PasskeyStore.
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
+	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey by credential id: %w", err)
 	}
@@ -89,7 +91,7 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string, offset, limit i
 	if err := s.c.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count passkeys: %w", err)
 	}
-	ps, err := s.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1
+	ps, err := s.queryPasskeys(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE user_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
 	page.Passkeys = ps
 	return page, err
@@ -97,7 +99,7 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string, offset, limit i
 
 // UserPasskeys implements passkeyd.PasskeyStore.
 func (s *Store) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passkey, error) {
-	return s.queryPasskeys(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
+	return s.queryPasskeys(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 }
 
 func (s *Store) queryPasskeys(ctx context.Context, query string, args ...any) ([]*passkeyd.Passkey, error) {
@@ -128,7 +130,7 @@ func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd
 		p, err = scanPasskey(tx.QueryRow(`UPDATE passkeys
 			SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
 			WHERE id = $3 AND user_id = $4
-			RETURNING `+passkeyColumns, u.Name, u.Enabled, id, userID))
+			RETURNING `+PasskeyColumns, u.Name, u.Enabled, id, userID))
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,403 @@
+package passkeyd_test
+
+// Tests of where the state of a login lives (issue 9): a begin writes
+// nothing, the pending ceremony travels sealed with the client, a finish
+// is one commit, and the session token is stored only as its hash.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/passkeytest"
+)
+
+// rowCount returns how many rows the database holds, in all its tables.
+func (h *harness) rowCount() int {
+	h.t.Helper()
+	rows, err := h.db.SQL().Query(`SELECT name FROM sqlite_schema WHERE type = 'table'`)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			h.t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	total := 0
+	for _, table := range tables {
+		var n int
+		if err := h.db.SQL().QueryRow(`SELECT COUNT(*) FROM "` + table + `"`).Scan(&n); err != nil {
+			h.t.Fatal(err)
+		}
+		total += n
+	}
+	return total
+}
+
+// Begins, anonymous or not, create no row and no session: 2 000 anonymous
+// login begins and 200 registration begins, from 8 clients at once.
+func TestBeginsWriteNothing(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	alice := h.user("alice")
+	registering := h.client()
+	registering.logInAs(alice)
+	registering.register(passkeytest.New(h.origin, passkeytest.Options{}), "")
+	rows, commits := h.rowCount(), h.db.Stats().Commits
+
+	const clients, logins, registrations = 8, 2000, 200
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			anon := h.client()
+			for range logins / clients {
+				status, hdr, body := anon.doFull("POST", "/api/login/begin", nil)
+				if status != http.StatusOK || hdr.Get(passkeyd.CeremonyHeader) == "" {
+					errs <- "login begin: " + string(body)
+					return
+				}
+				for _, line := range hdr.Values("Set-Cookie") {
+					if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == passkeyd.CookieName {
+						errs <- "an anonymous begin set a session cookie"
+						return
+					}
+				}
+			}
+			if i == 0 {
+				for range registrations {
+					if status, body := registering.do("POST", "/api/passkeys/register/begin", nil); status != http.StatusOK {
+						errs <- "registration begin: " + string(body)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	if got := h.rowCount(); got != rows {
+		t.Errorf("%d begins changed the row count from %d to %d", logins+registrations, rows, got)
+	}
+	if got := h.db.Stats().Commits; got != commits {
+		t.Errorf("begins committed %d transactions, want 0", got-commits)
+	}
+}
+
+// A finish is one commit: the used challenge, the passkey's counter and
+// flags, the last login and the new session together (and a registration:
+// the used challenge and the passkey).
+func TestOneCommitPerFinish(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	alice := h.user("alice")
+	c := h.client()
+	c.logInAs(alice)
+	a := passkeytest.New(h.origin, passkeytest.Options{DeviceBound: true})
+
+	commits := func() uint64 { return h.db.Stats().Commits }
+	opts := beginReg(c)
+	resp := c.registration(a, opts, passkeytest.Tamper{}, nil)
+	before := commits()
+	c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
+	if n := commits() - before; n != 1 {
+		t.Errorf("a registration finish made %d commits, want 1", n)
+	}
+
+	// A logged-in browser's login also ends its previous session, in the
+	// same commit.
+	for _, who := range []*client{h.client(), c} {
+		opts := who.must(http.StatusOK, "POST", "/api/login/begin", nil)
+		resp, err := a.Login(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := commits()
+		who.must(http.StatusOK, "POST", "/api/login/finish", resp)
+		if n := commits() - before; n != 1 {
+			t.Errorf("a login finish made %d commits, want 1", n)
+		}
+	}
+	before = commits()
+	c.logInAs(alice)
+	if n := commits() - before; n != 1 {
+		t.Errorf("a password-style login made %d commits, want 1", n)
+	}
+}
+
+// A client that keeps no cookies (a mobile app) carries the ceremony in
+// the Passkeyd-Ceremony header, and the session token as it would any
+// bearer value.
+func TestCeremonyWithoutCookies(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	alice := h.user("alice")
+	owner := h.client()
+	owner.logInAs(alice)
+	a := passkeytest.New(h.origin, passkeytest.Options{})
+	owner.register(a, "")
+
+	app := *h.srv.Client() // no cookie jar
+	post := func(path string, body []byte, header http.Header) (*http.Response, []byte) {
+		req, err := http.NewRequest("POST", h.srv.URL+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := app.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		return resp, buf.Bytes()
+	}
+	begin, opts := post("/api/login/begin", nil, nil)
+	state := begin.Header.Get(passkeyd.CeremonyHeader)
+	if begin.StatusCode != http.StatusOK || state == "" {
+		t.Fatalf("begin: %d, header %q", begin.StatusCode, state)
+	}
+	assertion, err := a.Login(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the state nothing is pending.
+	if r, b := post("/api/login/finish", assertion, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("finish without state: %d %s", r.StatusCode, b)
+	}
+	finish, body := post("/api/login/finish", assertion, http.Header{passkeyd.CeremonyHeader: {state}})
+	if finish.StatusCode != http.StatusOK {
+		t.Fatalf("finish: %d %s", finish.StatusCode, body)
+	}
+	var token string
+	for _, ck := range finish.Cookies() {
+		if ck.Name == passkeyd.CookieName {
+			token = ck.Value
+		}
+	}
+	if token == "" {
+		t.Fatal("no session token in the answer")
+	}
+	if got := h.clientWithCookie(token).whoami(); got != alice.ID {
+		t.Errorf("the token logs in %q, want alice", got)
+	}
+}
+
+// A sealed state that is tampered with, truncated, of another site's key,
+// of another ceremony or expired is refused with a 4xx and changes
+// nothing; the genuine one still works afterwards.
+func TestSealedStateRefused(t *testing.T) {
+	w := newWorld(t, harnessOptions{ceremonyTTL: time.Minute})
+	alice, owner := w.userClient(t, "alice")
+	a := passkeytest.New(w.h.origin, passkeytest.Options{})
+	owner.register(a, "")
+	other := newHarness(t, harnessOptions{}) // another site, another key
+
+	flip := func(state string) string {
+		b, err := base64.RawURLEncoding.DecodeString(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)-1] ^= 1
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	for _, tc := range []struct {
+		name  string
+		state func(genuine string) string
+	}{
+		{"tampered", flip},
+		{"key id changed", func(s string) string {
+			b, _ := base64.RawURLEncoding.DecodeString(s)
+			b[4] ^= 0x80
+			return base64.RawURLEncoding.EncodeToString(b)
+		}},
+		{"truncated", func(s string) string { return s[:len(s)/2] }},
+		{"not base64", func(string) string { return "not*base64!" }},
+		{"empty header means cookie, and there is none", func(string) string { return "" }},
+		{"another site's", func(string) string {
+			_, hdr, _ := other.client().doFull("POST", "/api/login/begin", nil)
+			return hdr.Get(passkeyd.CeremonyHeader)
+		}},
+		{"another ceremony's", func(string) string {
+			_, hdr, _ := w.h.client().doFull("POST", "/api/login/begin", nil)
+			return hdr.Get(passkeyd.CeremonyHeader)
+		}},
+		{"a registration's", func(string) string {
+			_, hdr, _ := owner.doFull("POST", "/api/passkeys/register/begin", nil)
+			return hdr.Get(passkeyd.CeremonyHeader)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			anon := w.h.client().on(t)
+			_, hdr, opts := anon.doFull("POST", "/api/login/begin", nil)
+			genuine := hdr.Get(passkeyd.CeremonyHeader)
+			resp := assertion(t, a, opts, passkeytest.Tamper{})
+			before := w.h.snapshot()
+			bare := w.h.client().on(t) // no ceremony cookie: the header is all it has
+			status, b := bare.doWith("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {tc.state(genuine)}})
+			if status != http.StatusUnauthorized {
+				t.Fatalf("finish = %d %s, want 401", status, b)
+			}
+			checkError(t, http.Header{"Content-Type": {"application/json"}}, b, "unknown_challenge")
+			if got := w.h.snapshot(); got != before {
+				t.Errorf("refused finish changed the database")
+			}
+			if got := bare.whoami(); got != "" {
+				t.Errorf("logged in as %q", got)
+			}
+			// The genuine state still works: nothing was used up.
+			status, b = bare.doWith("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {genuine}})
+			if status != http.StatusOK || bare.whoami() != alice.ID {
+				t.Fatalf("genuine finish = %d %s", status, b)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		anon := w.h.client().on(t)
+		opts := anon.must(http.StatusOK, "POST", "/api/login/begin", nil)
+		resp := assertion(t, a, opts, passkeytest.Tamper{})
+		w.clock.Advance(time.Minute)
+		anon.mustError(http.StatusUnauthorized, "expired_challenge", "POST", "/api/login/finish", resp)
+	})
+}
+
+// doWith sends a request with extra headers and returns the status and
+// body.
+func (c *client) doWith(method, path string, body []byte, header http.Header) (int, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.h.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, buf.Bytes()
+}
+
+// Two instances on one database finish each other's ceremonies, and a
+// rotated key keeps opening what it sealed for one ceremony TTL (the end
+// of that window is tested on the sealer itself, in ceremony_test.go).
+func TestCeremonyKeyRotation(t *testing.T) {
+	clk := newClock()
+	ttl := time.Minute
+	a := newHarness(t, harnessOptions{now: clk.Now, ceremonyTTL: ttl})
+	b := newHarness(t, harnessOptions{now: clk.Now, ceremonyTTL: ttl, db: a})
+	alice := a.user("alice")
+	owner := a.client()
+	owner.logInAs(alice)
+	key := passkeytest.New(a.origin, passkeytest.Options{})
+	owner.register(key, "")
+
+	begin := func(h *harness) (state string, resp []byte) {
+		_, hdr, opts := h.client().doFull("POST", "/api/login/begin", nil)
+		return hdr.Get(passkeyd.CeremonyHeader), assertion(t, key, opts, passkeytest.Tamper{})
+	}
+	finish := func(h *harness, state string, resp []byte) int {
+		status, _ := h.client().doWith("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {state}})
+		return status
+	}
+	keyID := func(state string) byte {
+		raw, err := base64.RawURLEncoding.DecodeString(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw[4]
+	}
+
+	state, resp := begin(a)
+	if got := finish(b, state, resp); got != http.StatusOK {
+		t.Fatalf("B finishing A's ceremony: %d", got)
+	}
+	oldState, oldResp := begin(a)
+	if _, err := passkeyd.RotateCeremonyKey(context.Background(), a.db, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Within 15 s both instances seal with the new key...
+	clk.Advance(16 * time.Second)
+	newState, newResp := begin(b)
+	if keyID(newState) == keyID(oldState) {
+		t.Fatalf("after rotation B still seals with key %d", keyID(newState))
+	}
+	if got := finish(a, newState, newResp); got != http.StatusOK {
+		t.Fatalf("A finishing a ceremony sealed with the new key: %d", got)
+	}
+	// ... and the old key opens until the TTL and the refresh have passed
+	// since it was retired. (The ceremony itself must still be unexpired:
+	// with a one-minute TTL it is; the key's window is what is tested.)
+	if got := finish(b, oldState, oldResp); got != http.StatusOK {
+		t.Fatalf("a ceremony sealed before the rotation, finished after: %d", got)
+	}
+	// A second rotation is picked up the same way.
+	if _, err := passkeyd.RotateCeremonyKey(context.Background(), a.db, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(16 * time.Second)
+	newerState, newerResp := begin(b)
+	if keyID(newerState) == keyID(newState) {
+		t.Fatal("B did not pick up the second rotation")
+	}
+	if got := finish(a, newerState, newerResp); got != http.StatusOK {
+		t.Fatalf("A finishing a ceremony sealed with the newest key: %d", got)
+	}
+}
+
+// The session token is nowhere in the database file or its journal: only
+// its SHA-256 is.
+func TestTokenNotInDatabase(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	alice := h.user("alice")
+	c := h.client()
+	c.logInAs(alice)
+	token := c.sessionCookie()
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("session token %q is not 32 bytes of base64url", token)
+	}
+	sum := sha256.Sum256(raw)
+	var files []byte
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(h.path + suffix)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		files = append(files, b...)
+	}
+	if bytes.Contains(files, []byte(token)) || bytes.Contains(files, raw) {
+		t.Error("the session token is in the database file")
+	}
+	if !bytes.Contains(files, sum[:]) {
+		t.Error("the token's hash is not in the database file either: the test looked in the wrong place")
+	}
+	if got := c.whoami(); got != alice.ID {
+		t.Errorf("the token logs in %q, want alice", got)
+	}
+}
