@@ -1,10 +1,12 @@
 package site_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,28 +254,23 @@ func TestSessionCookie(t *testing.T) {
 }
 
 // TestSessionFixation checks that a login renews the session token, so a
-// token known before the login (planted by an attacker, or the victim's own
-// anonymous session) logs nobody in afterwards.
+// token known before the login (planted by an attacker: one of their own
+// sessions, or one never stored) logs nobody in afterwards.
 func TestSessionFixation(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
 	ts.addUser(alice, alicePw)
 	ts.addUser("bob", "bob's password")
+	ts.addUser("mallory", "mallory's password")
 
-	// An anonymous session that exists in the store, as one that began a
-	// passkey ceremony would.
-	const planted = "planted-token-0123456789abcdefghijklmnopq"
-	b, err := ts.sessions.Manager.Codec.Encode(time.Now().Add(time.Hour), map[string]any{"anything": "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.db.SessionStore().Commit(planted, b, time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	// Mallory's own session, planted in alice's browser.
+	m := ts.client()
+	ts.login(m, "mallory", "mallory's password")
+	planted := ts.sessionCookie(m).Value
+	never := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
 
-	for _, token := range []string{planted, "never-stored-token-0123456789abcdefghijk"} {
+	for _, token := range []string{planted, never} {
 		c := ts.clientWithToken(token)
-		ts.assertAnonymous(c)
 		ts.login(c, alice, alicePw)
 		after := ts.sessionCookie(c)
 		if after == nil || after.Value == token {
@@ -299,6 +296,65 @@ func TestSessionFixation(t *testing.T) {
 	ts.assertAnonymous(ts.clientWithToken(first))
 }
 
+// A logout wins over every request of the same session in flight: 4
+// requests racing the logout, 20 rounds, on every store, and the session
+// never comes back. Every request writes the session (a touch interval of
+// a nanosecond), the worst case.
+func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, testOpts{backend: backend, touchEvery: time.Nanosecond})
+			ts.addUser(alice, alicePw)
+			const rounds, inFlight = 20, 4
+			resurrected := 0
+			for range rounds {
+				c := ts.client()
+				ts.login(c, alice, alicePw)
+				token := ts.sessionCookie(c).Value
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for i := range inFlight {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						path := []string{"/api/session", "/", "/passkeys", "/api/passkeys"}[i]
+						resp, err := ts.clientWithToken(token).Get(ts.URL + path)
+						if err == nil {
+							resp.Body.Close()
+						}
+					}()
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					resp, err := c.Post(ts.URL+"/logout", "application/x-www-form-urlencoded", nil)
+					if err != nil {
+						t.Errorf("logout: %v", err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusSeeOther {
+						t.Errorf("logout: %d", resp.StatusCode)
+					}
+				}()
+				close(start)
+				wg.Wait()
+				if ts.storedSession(token) {
+					resurrected++
+				}
+				ts.assertAnonymous(ts.clientWithToken(token))
+			}
+			if resurrected > 0 {
+				t.Errorf("%d of %d logouts undone by requests in flight", resurrected, rounds)
+			}
+		})
+	}
+}
+
 func TestHealthz(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
@@ -307,7 +363,7 @@ func TestHealthz(t *testing.T) {
 	if r.StatusCode != http.StatusOK || r.body != "ok" {
 		t.Fatalf("status %d, body %q; want 200 ok", r.StatusCode, r.body)
 	}
-	if err := ts.db.SQL().Close(); err != nil {
+	if err := ts.db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	r = ts.get(c, "/healthz")

@@ -2,14 +2,16 @@ package site_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,7 +20,6 @@ import (
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/site"
 	"github.com/passkeyd/passkeyd/password"
-	"github.com/passkeyd/passkeyd/sqlite"
 )
 
 // cheapParams keep argon2id fast in tests; they are the smallest NewHasher
@@ -33,6 +34,12 @@ type testOpts struct {
 	extraOrigins []string
 	// params are the hasher's; zero means cheapParams.
 	params password.Params
+	// backend is where state lives: "sqlite" (the default), "postgres",
+	// or "redis" (sessions in Redis, the rest in SQLite).
+	backend string
+	// touchEvery is how stale a session may grow before a request writes
+	// it; zero keeps the default.
+	touchEvery time.Duration
 }
 
 // testServer is the site, built the way cmd/passkeyd builds it, on a real
@@ -41,7 +48,8 @@ type testServer struct {
 	t        *testing.T
 	URL      string
 	srv      *httptest.Server
-	db       *sqlite.DB
+	db       backendDB
+	store    passkeyd.Store
 	sessions *passkeyd.Sessions
 	hasher   *password.Hasher
 	// passkeyOrigin is the origin passkeys are made and used on.
@@ -55,14 +63,7 @@ func portOf(hostport string) string {
 func newTestServer(t *testing.T, o testOpts) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "passkeyd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
+	db, store, health := openBackend(t, o.backend)
 	srv := httptest.NewUnstartedServer(nil)
 	scheme := "https"
 	if o.plainHTTP {
@@ -73,12 +74,16 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		o.params = cheapParams
 	}
 	hasher := password.NewHasher(o.params, 2)
-	sessions := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store:       db.SessionStore(),
-		Secure:      !o.plainHTTP,
-		IdleTimeout: time.Hour,
-		Lifetime:    24 * time.Hour,
+	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
+		Store:         store,
+		Secure:        !o.plainHTTP,
+		IdleTimeout:   time.Hour,
+		Lifetime:      24 * time.Hour,
+		TouchInterval: o.touchEvery,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Passkeys need a host name for the RP id: the same server, reached
 	// as localhost, is the origin of the tests' software authenticator.
 	passkeyOrigin := scheme + "://localhost:" + portOf(srv.Listener.Addr().String())
@@ -87,9 +92,11 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		RPID:    "localhost",
 		RPName:  "passkeyd test",
 		Origins: origins,
-	}, passkeyd.Stores{Users: db, Passkeys: db, Ceremonies: db}, sessions)
+	}, db, store, sessions)
 	if err != nil {
-		db.Close()
+		t.Fatal(err)
+	}
+	if err := passkeys.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s, err := site.New(site.Config{Origins: origins}, site.Deps{
@@ -97,15 +104,13 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		Sessions: sessions,
 		Hasher:   hasher,
 		Passkeys: passkeys,
-		Health:   db.Ping,
+		Health:   health,
 	})
 	if err != nil {
-		db.Close()
 		t.Fatal(err)
 	}
 	h, err := s.Handler()
 	if err != nil {
-		db.Close()
 		t.Fatal(err)
 	}
 	srv.Config.Handler = h
@@ -116,16 +121,10 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 	}
 	if srv.URL != origin {
 		srv.Close()
-		db.Close()
 		t.Fatalf("server URL %s, want %s", srv.URL, origin)
 	}
-	t.Cleanup(func() {
-		srv.Close()
-		// Close may be called once only: it stops the session store's
-		// cleanup goroutine.
-		db.Close()
-	})
-	return &testServer{t: t, URL: srv.URL, srv: srv, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
+	t.Cleanup(srv.Close)
+	return &testServer{t: t, URL: srv.URL, srv: srv, db: db, store: store, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
 }
 
 // with returns ts for a subtest: its helpers then fail t.
@@ -296,11 +295,19 @@ func (ts *testServer) clientWithToken(token string) *http.Client {
 // storedSession reports whether the session store still knows token.
 func (ts *testServer) storedSession(token string) bool {
 	ts.t.Helper()
-	_, found, err := ts.db.SessionStore().Find(token)
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(raw)
+	_, err = ts.store.SessionByToken(context.Background(), sum[:])
+	if errors.Is(err, passkeyd.ErrNotFound) {
+		return false
+	}
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	return found
+	return true
 }
 
 // A tiny HTML reader, enough for the templates' well-formed output: start

@@ -1,0 +1,136 @@
+package site_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/postgres"
+	"github.com/passkeyd/passkeyd/redis"
+	"github.com/passkeyd/passkeyd/sqlite"
+)
+
+// backendDB is what the site tests need of a database.
+type backendDB interface {
+	passkeyd.UserStore
+	passkeyd.Store
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// backends are the stores the site runs on, for tests that must hold on
+// each.
+var backends = []string{"sqlite", "postgres", "redis"}
+
+// openBackend opens an empty, migrated database of the named kind for the
+// test ("" is SQLite), and the Store that sessions and ceremonies use: the
+// database itself, or it joined to Redis. PostgreSQL and Redis are
+// skipped when absent, except in CI, where their absence fails the test.
+func openBackend(t *testing.T, kind string) (backendDB, passkeyd.Store, func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch kind {
+	case "", "sqlite", "redis":
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "passkeyd.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if kind != "redis" {
+			return db, db, db.Ping
+		}
+		rs := openRedis(t)
+		return db, passkeyd.SplitSessions(db, rs), func(ctx context.Context) error {
+			if err := db.Ping(ctx); err != nil {
+				return err
+			}
+			return rs.Ping(ctx)
+		}
+	case "postgres":
+		db := openPostgres(t)
+		return db, db, db.Ping
+	}
+	t.Fatalf("unknown backend %q", kind)
+	return nil, nil, nil
+}
+
+// unavailable skips the test on a developer's machine and fails it in
+// CI, where a skipped backend would pass unnoticed.
+func unavailable(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+func openRedis(t *testing.T) *redis.Sessions {
+	t.Helper()
+	u := os.Getenv("PASSKEYD_TEST_REDIS")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/15"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rs, err := redis.Open(ctx, u)
+	if err != nil {
+		unavailable(t, "no Redis at %s (set PASSKEYD_TEST_REDIS): %v", u, err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	return rs
+}
+
+// openPostgres opens a store in a schema of the test's own, dropped when
+// it ends.
+func openPostgres(t *testing.T) *postgres.DB {
+	t.Helper()
+	dsn := os.Getenv("PASSKEYD_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		unavailable(t, "no PostgreSQL (set PASSKEYD_TEST_POSTGRES): %v", err)
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "site_" + hex.EncodeToString(b)
+	if _, err := admin.SQL().ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
