@@ -3,6 +3,7 @@ package passkeytest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -10,30 +11,55 @@ import (
 	"github.com/passkeyd/passkeyd"
 )
 
-// MemoryStore keeps users, passkeys and ceremonies in memory: a
-// passkeyd.UserStore, PasskeyStore and CeremonyStore for tests and
-// examples. It passes the same conformance suite (storetest) as the real
-// backends. The zero value is not ready: use NewMemoryStore.
+// MemoryStore keeps users, passkeys, sessions, used challenges and
+// ceremony keys in memory: a passkeyd.UserStore and passkeyd.Store for
+// tests and examples. It passes the same conformance suite (storetest) as
+// the real backends. Every method holds one mutex throughout, so each
+// commit is atomic, and values are copied in and out, so callers never
+// share memory with the store. The zero value is not ready: use
+// NewMemoryStore.
 type MemoryStore struct {
-	mu         sync.Mutex
-	users      map[string]*passkeyd.User
-	passkeys   map[string]*passkeyd.Passkey
-	ceremonies map[string]*passkeyd.Ceremony
+	mu       sync.Mutex
+	users    map[string]*passkeyd.User
+	passkeys map[string]*passkeyd.Passkey
+	// sessions are keyed by string(TokenHash).
+	sessions map[string]*passkeyd.Session
+	// challenges maps string(UsedChallenge.Key) to its expiry.
+	challenges map[string]time.Time
+	keys       map[uint32]passkeyd.CeremonyKey
 }
+
+var (
+	_ passkeyd.UserStore = (*MemoryStore)(nil)
+	_ passkeyd.Store     = (*MemoryStore)(nil)
+)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		users:      map[string]*passkeyd.User{},
 		passkeys:   map[string]*passkeyd.Passkey{},
-		ceremonies: map[string]*passkeyd.Ceremony{},
+		sessions:   map[string]*passkeyd.Session{},
+		challenges: map[string]time.Time{},
+		keys:       map[uint32]passkeyd.CeremonyKey{},
 	}
+}
+
+// stored is a time as the SQL backends keep it: UTC, to the microsecond.
+// Storing the same here keeps tests from passing on the memory store and
+// failing on a database.
+func stored(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 // Copies go in and out, so callers never share memory with the store.
 func copyUser(u *passkeyd.User) *passkeyd.User {
 	c := *u
 	c.Handle = bytes.Clone(u.Handle)
+	c.CreatedAt, c.LastLoginAt = stored(u.CreatedAt), stored(u.LastLoginAt)
 	return &c
 }
 
@@ -43,7 +69,34 @@ func copyPasskey(p *passkeyd.Passkey) *passkeyd.Passkey {
 	c.PublicKey = bytes.Clone(p.PublicKey)
 	c.AAGUID = bytes.Clone(p.AAGUID)
 	c.Transports = append([]string{}, p.Transports...)
+	c.CreatedAt, c.LastUsedAt = stored(p.CreatedAt), stored(p.LastUsedAt)
 	return &c
+}
+
+func copySession(s *passkeyd.Session) *passkeyd.Session {
+	c := *s
+	c.TokenHash = bytes.Clone(s.TokenHash)
+	c.Auth.Name = copyPtr(s.Auth.Name)
+	c.Auth.ID = copyPtr(s.Auth.ID)
+	c.Auth.Platform = copyPtr(s.Auth.Platform)
+	c.Auth.CrossPlatform = copyPtr(s.Auth.CrossPlatform)
+	c.CreatedAt, c.LastSeenAt = stored(s.CreatedAt), stored(s.LastSeenAt)
+	c.ExpiresAt, c.AbsoluteExpiresAt = stored(s.ExpiresAt), stored(s.AbsoluteExpiresAt)
+	return &c
+}
+
+func copyPtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func copyKey(k passkeyd.CeremonyKey) passkeyd.CeremonyKey {
+	k.Secret = bytes.Clone(k.Secret)
+	k.CreatedAt, k.RetiredAt = stored(k.CreatedAt), stored(k.RetiredAt)
+	return k
 }
 
 // CreateUser implements passkeyd.UserStore.
@@ -122,7 +175,7 @@ func (m *MemoryStore) SetPasswordHash(_ context.Context, userID, hash string) er
 
 // RecordLogin implements passkeyd.UserStore.
 func (m *MemoryStore) RecordLogin(_ context.Context, userID string, at time.Time) error {
-	return m.updateUser(userID, func(u *passkeyd.User) { u.LastLoginAt = at.UTC() })
+	return m.updateUser(userID, func(u *passkeyd.User) { u.LastLoginAt = stored(at) })
 }
 
 func (m *MemoryStore) updateUser(id string, change func(*passkeyd.User)) error {
@@ -140,13 +193,27 @@ func (m *MemoryStore) updateUser(id string, change func(*passkeyd.User)) error {
 func (m *MemoryStore) CreatePasskey(_ context.Context, p *passkeyd.Passkey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, other := range m.passkeys {
-		if bytes.Equal(other.CredentialID, p.CredentialID) {
-			return passkeyd.ErrCredentialExists
-		}
+	return m.createPasskey(p)
+}
+
+// createPasskey stores p unless its credential id is taken; m.mu is held.
+func (m *MemoryStore) createPasskey(p *passkeyd.Passkey) error {
+	if m.credentialTaken(p.CredentialID) {
+		return passkeyd.ErrCredentialExists
 	}
 	m.passkeys[p.ID] = copyPasskey(p)
 	return nil
+}
+
+// credentialTaken reports whether a passkey has that credential id; m.mu
+// is held.
+func (m *MemoryStore) credentialTaken(credentialID []byte) bool {
+	for _, p := range m.passkeys {
+		if bytes.Equal(p.CredentialID, credentialID) {
+			return true
+		}
+	}
+	return false
 }
 
 // Passkey implements passkeyd.PasskeyStore.
@@ -222,19 +289,6 @@ func (m *MemoryStore) UpdatePasskey(_ context.Context, userID, id string, u pass
 	return copyPasskey(p), nil
 }
 
-// RecordPasskeyUse implements passkeyd.PasskeyStore.
-func (m *MemoryStore) RecordPasskeyUse(_ context.Context, used *passkeyd.Passkey) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.passkeys[used.ID]
-	if !ok {
-		return passkeyd.ErrNotFound
-	}
-	p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState = used.SignCount, used.UserVerified, used.BackupEligible, used.BackupState
-	p.CloneWarning, p.LastUsedAt = used.CloneWarning, used.LastUsedAt
-	return nil
-}
-
 // DeletePasskey implements passkeyd.PasskeyStore.
 func (m *MemoryStore) DeletePasskey(_ context.Context, userID, id string) error {
 	m.mu.Lock()
@@ -250,36 +304,228 @@ func (m *MemoryStore) DeletePasskey(_ context.Context, userID, id string) error 
 	return nil
 }
 
-// SaveCeremony implements passkeyd.CeremonyStore.
-func (m *MemoryStore) SaveCeremony(_ context.Context, c *passkeyd.Ceremony) error {
+// CreateSession implements passkeyd.SessionStore.
+func (m *MemoryStore) CreateSession(_ context.Context, s *passkeyd.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	saved := *c
-	saved.Key, saved.Data = bytes.Clone(c.Key), bytes.Clone(c.Data)
-	m.ceremonies[string(c.Key)] = &saved
+	return m.createSession(s)
+}
+
+// createSession stores s; m.mu is held. A token hash already in use is an
+// error, as the SQL backends' primary key makes it: a token is random,
+// so a second session with one is a bug, not a login.
+func (m *MemoryStore) createSession(s *passkeyd.Session) error {
+	if _, ok := m.sessions[string(s.TokenHash)]; ok {
+		return errors.New("passkeytest: a session with that token hash exists")
+	}
+	m.sessions[string(s.TokenHash)] = copySession(s)
 	return nil
 }
 
-// TakeCeremony implements passkeyd.CeremonyStore.
-func (m *MemoryStore) TakeCeremony(_ context.Context, key []byte) (*passkeyd.Ceremony, error) {
+// SessionByToken implements passkeyd.SessionStore.
+func (m *MemoryStore) SessionByToken(_ context.Context, tokenHash []byte) (*passkeyd.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.ceremonies[string(key)]
+	s, ok := m.sessions[string(tokenHash)]
 	if !ok {
 		return nil, passkeyd.ErrNotFound
 	}
-	delete(m.ceremonies, string(key))
-	return c, nil
+	return copySession(s), nil
 }
 
-// DeleteExpiredCeremonies implements passkeyd.CeremonyStore.
-func (m *MemoryStore) DeleteExpiredCeremonies(_ context.Context, t time.Time) (int64, error) {
+// TouchSession implements passkeyd.SessionStore. It changes a session
+// that exists and never makes one, so a deleted session stays deleted.
+func (m *MemoryStore) TouchSession(_ context.Context, tokenHash []byte, seen, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[string(tokenHash)]
+	if !ok {
+		return passkeyd.ErrNotFound
+	}
+	s.LastSeenAt, s.ExpiresAt = stored(seen), stored(expires)
+	return nil
+}
+
+// DeleteSession implements passkeyd.SessionStore.
+func (m *MemoryStore) DeleteSession(_ context.Context, tokenHash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sessions, string(tokenHash))
+	return nil
+}
+
+// UserSessions implements passkeyd.SessionStore.
+func (m *MemoryStore) UserSessions(_ context.Context, userID string) ([]*passkeyd.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []*passkeyd.Session{}
+	for _, s := range m.sessions {
+		if s.UserID == userID {
+			out = append(out, copySession(s))
+		}
+	}
+	// Newest first, as the SQL stores order them.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.After(out[j].CreatedAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// DeleteUserSessions implements passkeyd.SessionStore.
+func (m *MemoryStore) DeleteUserSessions(_ context.Context, userID string, keep []byte) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var n int64
-	for k, c := range m.ceremonies {
-		if c.ExpiresAt.Before(t) {
-			delete(m.ceremonies, k)
+	for k, s := range m.sessions {
+		if s.UserID == userID && (keep == nil || k != string(keep)) {
+			delete(m.sessions, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteExpiredSessions implements passkeyd.SessionStore.
+func (m *MemoryStore) DeleteExpiredSessions(_ context.Context, t time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, s := range m.sessions {
+		if s.ExpiresAt.Before(t) {
+			delete(m.sessions, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CommitLogin implements passkeyd.Store. Everything that can refuse the
+// commit is checked before anything is written, and the mutex is held
+// throughout, so the commit is all or nothing.
+func (m *MemoryStore) CommitLogin(_ context.Context, c *passkeyd.LoginCommit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.Challenge != nil {
+		if _, used := m.challenges[string(c.Challenge.Key)]; used {
+			return passkeyd.ErrChallengeUsed
+		}
+	}
+	var p *passkeyd.Passkey
+	if c.PasskeyUse != nil {
+		p = m.passkeys[c.PasskeyUse.ID]
+		if p == nil || !p.Enabled {
+			return passkeyd.ErrPasskeyDisabled
+		}
+	}
+	if c.Session != nil {
+		if _, ok := m.sessions[string(c.Session.TokenHash)]; ok && !bytes.Equal(c.Session.TokenHash, c.ReplacedToken) {
+			return errors.New("passkeytest: commit login: a session with that token hash exists")
+		}
+	}
+
+	if c.Challenge != nil {
+		m.challenges[string(c.Challenge.Key)] = stored(c.Challenge.ExpiresAt)
+	}
+	if p != nil {
+		u := c.PasskeyUse
+		p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState = u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState
+		p.CloneWarning, p.LastUsedAt = u.CloneWarning, stored(u.LastUsedAt)
+	}
+	if c.UserID != "" {
+		// A user kept elsewhere (the host's) is no error.
+		if u, ok := m.users[c.UserID]; ok {
+			u.LastLoginAt = stored(c.At)
+		}
+	}
+	if c.ReplacedToken != nil {
+		delete(m.sessions, string(c.ReplacedToken))
+	}
+	if c.Session != nil {
+		m.sessions[string(c.Session.TokenHash)] = copySession(c.Session)
+	}
+	return nil
+}
+
+// CommitRegistration implements passkeyd.Store: the challenge and the
+// credential id are both checked before either is written.
+func (m *MemoryStore) CommitRegistration(_ context.Context, c *passkeyd.RegistrationCommit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, used := m.challenges[string(c.Challenge.Key)]; used {
+		return passkeyd.ErrChallengeUsed
+	}
+	if err := m.createPasskey(c.Passkey); err != nil {
+		return err
+	}
+	m.challenges[string(c.Challenge.Key)] = stored(c.Challenge.ExpiresAt)
+	return nil
+}
+
+// DeleteUsedChallenges implements passkeyd.Store.
+func (m *MemoryStore) DeleteUsedChallenges(_ context.Context, t time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, expires := range m.challenges {
+		if expires.Before(t) {
+			delete(m.challenges, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CeremonyKeys implements passkeyd.CeremonyKeyStore.
+func (m *MemoryStore) CeremonyKeys(context.Context) ([]passkeyd.CeremonyKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []passkeyd.CeremonyKey
+	for _, k := range m.keys {
+		out = append(out, copyKey(k))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	return out, nil
+}
+
+// AddCeremonyKey implements passkeyd.CeremonyKeyStore. A refused rotation
+// retires nothing: the id is checked first.
+func (m *MemoryStore) AddCeremonyKey(_ context.Context, k passkeyd.CeremonyKey, retire bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.keys[k.ID]; ok {
+		if retire {
+			return passkeyd.ErrCeremonyKeyExists
+		}
+		return nil
+	}
+	if retire {
+		at := stored(k.CreatedAt)
+		for id, old := range m.keys {
+			// A key retired already keeps its time: it opens for one
+			// TTL after that, not after every later rotation.
+			if old.RetiredAt.IsZero() {
+				old.RetiredAt = at
+				m.keys[id] = old
+			}
+		}
+	}
+	k = copyKey(k)
+	k.RetiredAt = time.Time{}
+	m.keys[k.ID] = k
+	return nil
+}
+
+// DeleteCeremonyKeys implements passkeyd.CeremonyKeyStore.
+func (m *MemoryStore) DeleteCeremonyKeys(_ context.Context, t time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for id, k := range m.keys {
+		if !k.RetiredAt.IsZero() && k.RetiredAt.Before(t) {
+			delete(m.keys, id)
 			n++
 		}
 	}

@@ -1,12 +1,17 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -16,6 +21,7 @@ import (
 
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/migrate"
+	"github.com/passkeyd/passkeyd/passkeytest"
 	"github.com/passkeyd/passkeyd/postgres"
 	"github.com/passkeyd/passkeyd/storetest"
 )
@@ -153,8 +159,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("migrate again (%d): %v", i, err)
 		}
 	}
-	if got := fmt.Sprint(versions(t, db)); got != "[1 2]" {
-		t.Fatalf("schema_migrations versions = %s, want [1 2]", got)
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3]" {
+		t.Fatalf("schema_migrations versions = %s, want [1 2 3]", got)
 	}
 }
 
@@ -183,8 +189,8 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Errorf("Migrate %d: %v", i, err)
 		}
 	}
-	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2]" {
-		t.Fatalf("schema_migrations versions = %s, want [1 2]", got)
+	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2 3]" {
+		t.Fatalf("schema_migrations versions = %s, want [1 2 3]", got)
 	}
 }
 
@@ -218,8 +224,8 @@ func TestMigrateUpgradesOlderSchema(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate from 1: %v", err)
 	}
-	if got := fmt.Sprint(versions(t, db)); got != "[1 2]" {
-		t.Fatalf("schema_migrations versions = %s, want [1 2]", got)
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3]" {
+		t.Fatalf("schema_migrations versions = %s, want [1 2 3]", got)
 	}
 	p := &passkeyd.Passkey{
 		ID: "pk-1", UserID: u.ID, CredentialID: []byte("cred"), PublicKey: []byte("key"),
@@ -266,29 +272,80 @@ func TestDuplicateHandleIsNotUsernameTaken(t *testing.T) {
 	}
 }
 
-func TestSessionStore(t *testing.T) {
+// A finish is one commit on PostgreSQL too — one statement, so one round
+// trip — and a begin is none: the whole API over a real schema, counted
+// by the store.
+func TestOneCommitPerFinish(t *testing.T) {
 	t.Parallel()
 	db := openTemp(t)
-	s := db.SessionStore()
-	if err := s.Commit("token-1", []byte("data"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatalf("Commit: %v", err)
+	ctx := context.Background()
+	alice, err := passkeyd.NewUser("alice", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := s.Commit("token-old", []byte("old"), time.Now().Add(-time.Hour)); err != nil {
-		t.Fatalf("Commit: %v", err)
+	if err := db.CreateUser(ctx, alice); err != nil {
+		t.Fatal(err)
 	}
-	got, ok, err := s.Find("token-1")
-	if err != nil || !ok || string(got) != "data" {
-		t.Fatalf("Find = %q, %v, %v; want data", got, ok, err)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	origin := "https://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{Store: db, Secure: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, ok, err := s.Find("token-old"); err != nil || ok {
-		t.Fatalf("Find(expired) = %v, %v; want not found", ok, err)
+	svc, err := passkeyd.NewService(passkeyd.Config{RPID: "localhost", RPName: "test", Origins: []string{origin}}, db, db, sessions)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := s.Delete("token-1"); err != nil {
-		t.Fatalf("Delete: %v", err)
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok, err := s.Find("token-1"); err != nil || ok {
-		t.Fatalf("Find after Delete = %v, %v; want not found", ok, err)
+	mux := http.NewServeMux()
+	svc.Routes(mux)
+	mux.HandleFunc("POST /test/login", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := svc.LogIn(w, r, alice); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	srv.Config.Handler = sessions.Handler(mux)
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	post := func(path string, body []byte, want int) []byte {
+		t.Helper()
+		resp, err := client.Post(srv.URL+path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("POST %s = %d %s, want %d", path, resp.StatusCode, b, want)
+		}
+		return b
 	}
+	commits := func(what string, want uint64, f func()) {
+		t.Helper()
+		before := db.Commits()
+		f()
+		if got := db.Commits() - before; got != want {
+			t.Errorf("%s made %d commits, want %d", what, got, want)
+		}
+	}
+	a := passkeytest.New(origin, passkeytest.Options{DeviceBound: true})
+	commits("a password-style login", 1, func() { post("/test/login", nil, http.StatusOK) })
+	var opts, resp []byte
+	commits("a registration begin", 0, func() { opts = post("/api/passkeys/register/begin", nil, http.StatusOK) })
+	if resp, err = a.Register(opts); err != nil {
+		t.Fatal(err)
+	}
+	commits("a registration finish", 1, func() { post("/api/passkeys/register/finish", resp, http.StatusCreated) })
+	commits("a login begin", 0, func() { opts = post("/api/login/begin", nil, http.StatusOK) })
+	if resp, err = a.Login(opts); err != nil {
+		t.Fatal(err)
+	}
+	commits("a login finish (replacing the session)", 1, func() { post("/api/login/finish", resp, http.StatusOK) })
+	commits("a replayed finish", 0, func() { post("/api/login/finish", resp, http.StatusUnauthorized) })
 }
 
 func TestPingAndClose(t *testing.T) {
@@ -298,7 +355,6 @@ func TestPingAndClose(t *testing.T) {
 	if err := db.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	db.SessionStore() // Close must also stop its cleanup goroutine
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

@@ -68,7 +68,6 @@ func TestCloseTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.SessionStore()
 	for i := 0; i < 2; i++ {
 		if err := db.Close(); err != nil {
 			t.Fatalf("Close %d: %v", i+1, err)

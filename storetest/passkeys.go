@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"reflect"
 	"sync"
@@ -19,24 +18,19 @@ import (
 // (RSA-sized) public key, created at the given time.
 func newPasskey(t *testing.T, userID string, created time.Time) *passkeyd.Passkey {
 	t.Helper()
-	credID := make([]byte, 32)
-	key := make([]byte, 600) // larger than the article's 255-character column
-	aaguid := make([]byte, 16)
-	for _, b := range [][]byte{credID, key, aaguid} {
-		if _, err := rand.Read(b); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return &passkeyd.Passkey{
-		ID: uuid.NewString(), UserID: userID, CredentialID: credID, PublicKey: key,
+		ID: uuid.NewString(), UserID: userID, CredentialID: randomBytes(32),
+		// Larger than the article's 255-character column.
+		PublicKey:          randomBytes(600),
 		PublicKeyAlgorithm: -257, AttestationType: "none", AttestationFormat: "none",
-		AAGUID: aaguid, SignCount: 7, Transports: []string{"internal", "hybrid"},
+		AAGUID: randomBytes(16), SignCount: 7, Transports: []string{"internal", "hybrid"},
 		Attachment: "platform", UserVerified: true, BackupEligible: true, BackupState: true,
 		Name: "My phone", Platform: "Google", Provider: "Google Password Manager",
-		Enabled: true, CreatedAt: created.UTC().Truncate(time.Microsecond),
+		Enabled: true, CreatedAt: micro(created),
 	}
 }
 
+// mustPasskey stores a new passkey of the user.
 func mustPasskey(t *testing.T, s Store, userID string, created time.Time) *passkeyd.Passkey {
 	t.Helper()
 	p := newPasskey(t, userID, created)
@@ -46,6 +40,8 @@ func mustPasskey(t *testing.T, s Store, userID string, created time.Time) *passk
 	return p
 }
 
+// testPasskeys checks that a passkey round-trips every field, by id and
+// by credential id, and that UpdatePasskey renames and disables it.
 func testPasskeys(t *testing.T, s Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "erin")
@@ -72,22 +68,16 @@ func testPasskeys(t *testing.T, s Store) {
 	if err != nil || got.Name != name || got.Enabled {
 		t.Fatalf("disable: %+v, %v", got, err)
 	}
-
-	used := *got
-	used.SignCount, used.UserVerified, used.BackupEligible, used.BackupState = 9, false, true, false
-	used.CloneWarning, used.LastUsedAt = true, time.Now().UTC().Truncate(time.Microsecond)
-	if err := s.RecordPasskeyUse(ctx, &used); err != nil {
-		t.Fatalf("RecordPasskeyUse: %v", err)
-	}
-	got, err = s.Passkey(ctx, u.ID, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, &used) {
-		t.Errorf("after RecordPasskeyUse =\n%+v\nwant\n%+v", got, &used)
+	want := *p
+	want.Name, want.Enabled = name, false
+	if got, err := s.Passkey(ctx, u.ID, p.ID); err != nil || !reflect.DeepEqual(got, &want) {
+		t.Errorf("after rename and disable = %+v, %v; want %+v", got, err, &want)
 	}
 }
 
+// testPasskeyOwnership checks that no method reaches another user's
+// passkey: the user id in a URL is the logged-in user's, and a passkey id
+// alone must not be enough.
 func testPasskeyOwnership(t *testing.T, s Store) {
 	ctx := context.Background()
 	owner, other := mustUser(t, s, "frank"), mustUser(t, s, "grace")
@@ -114,6 +104,8 @@ func testPasskeyOwnership(t *testing.T, s Store) {
 	}
 }
 
+// testPasskeyPages checks that pages of a user's passkeys cover them all,
+// newest first, without another user's.
 func testPasskeyPages(t *testing.T, s Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "heidi")
@@ -150,6 +142,8 @@ func testPasskeyPages(t *testing.T, s Store) {
 	}
 }
 
+// testPasskeyDelete checks that only a disabled passkey can be deleted,
+// so that one click cannot remove a working login.
 func testPasskeyDelete(t *testing.T, s Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "judy")
@@ -212,81 +206,5 @@ func testCredentialIDUnique(t *testing.T, s Store) {
 	}
 	if ok != 1 {
 		t.Fatalf("%d racing registrations of one credential id succeeded, want 1", ok)
-	}
-}
-
-func newCeremony(t *testing.T, expires time.Time) *passkeyd.Ceremony {
-	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	return &passkeyd.Ceremony{
-		Key: key, Kind: passkeyd.CeremonyLogin, Owner: "owner-1", UserID: "",
-		Data: []byte(`{"challenge":"x"}`), ExpiresAt: expires.UTC().Truncate(time.Microsecond),
-	}
-}
-
-func testCeremonies(t *testing.T, s Store) {
-	ctx := context.Background()
-	now := time.Now()
-	live, old := newCeremony(t, now.Add(time.Minute)), newCeremony(t, now.Add(-time.Minute))
-	live.Kind, live.UserID = passkeyd.CeremonyRegistration, "user-1"
-	for _, c := range []*passkeyd.Ceremony{live, old} {
-		if err := s.SaveCeremony(ctx, c); err != nil {
-			t.Fatalf("SaveCeremony: %v", err)
-		}
-	}
-	n, err := s.DeleteExpiredCeremonies(ctx, now)
-	if err != nil || n != 1 {
-		t.Fatalf("DeleteExpiredCeremonies = %d, %v; want 1", n, err)
-	}
-	if _, err := s.TakeCeremony(ctx, old.Key); !errors.Is(err, passkeyd.ErrNotFound) {
-		t.Errorf("expired ceremony still there: %v", err)
-	}
-	got, err := s.TakeCeremony(ctx, live.Key)
-	if err != nil {
-		t.Fatalf("TakeCeremony: %v", err)
-	}
-	if !reflect.DeepEqual(got, live) {
-		t.Errorf("TakeCeremony =\n%+v\nwant\n%+v", got, live)
-	}
-	if _, err := s.TakeCeremony(ctx, live.Key); !errors.Is(err, passkeyd.ErrNotFound) {
-		t.Errorf("ceremony taken twice: %v", err)
-	}
-}
-
-// testCeremonyTakenOnce races many takers for one ceremony: exactly one
-// gets it, so a challenge cannot be used twice even across instances.
-func testCeremonyTakenOnce(t *testing.T, s Store) {
-	ctx := context.Background()
-	c := newCeremony(t, time.Now().Add(time.Minute))
-	if err := s.SaveCeremony(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	const takers = 8
-	var wg sync.WaitGroup
-	results := make(chan error, takers)
-	for range takers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.TakeCeremony(ctx, c.Key)
-			results <- err
-		}()
-	}
-	wg.Wait()
-	close(results)
-	won := 0
-	for err := range results {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, passkeyd.ErrNotFound):
-			t.Errorf("TakeCeremony: %v", err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d takers got the ceremony, want 1", won)
 	}
 }

@@ -1,134 +1,86 @@
 // Package storetest is the conformance suite that every passkeyd storage
-// backend passes, so that SQLite and PostgreSQL behave alike.
+// backend passes, so that SQLite, PostgreSQL and the in-memory store of
+// passkeytest behave alike: the Service relies on the contract, not on a
+// backend.
 package storetest
 
 import (
-	"context"
-	"errors"
+	"crypto/rand"
 	"testing"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
 )
 
-// Store is what a backend offers to the suite.
+// Store is what a backend offers to the suite: the site's users, and the
+// shared state a Service works on.
 type Store interface {
 	passkeyd.UserStore
-	passkeyd.PasskeyStore
-	passkeyd.CeremonyStore
+	passkeyd.Store
 }
 
 // Run runs every conformance test against stores made by newStore, which
-// must return an empty, migrated store (cleaned up by t.Cleanup).
+// must return an empty, migrated store (cleaned up by t.Cleanup). Each
+// subtest gets a store of its own, so that one's rows never decide
+// another's outcome.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
-	t.Run("Users", func(t *testing.T) { testUsers(t, newStore(t)) })
-	t.Run("UsernameCaseInsensitive", func(t *testing.T) { testUsernameCase(t, newStore(t)) })
-	t.Run("UserUpdates", func(t *testing.T) { testUserUpdates(t, newStore(t)) })
-	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
-	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, newStore(t)) })
-	t.Run("PasskeyOwnership", func(t *testing.T) { testPasskeyOwnership(t, newStore(t)) })
-	t.Run("PasskeyPages", func(t *testing.T) { testPasskeyPages(t, newStore(t)) })
-	t.Run("PasskeyDelete", func(t *testing.T) { testPasskeyDelete(t, newStore(t)) })
-	t.Run("CredentialIDUnique", func(t *testing.T) { testCredentialIDUnique(t, newStore(t)) })
-	t.Run("Ceremonies", func(t *testing.T) { testCeremonies(t, newStore(t)) })
-	t.Run("CeremonyTakenOnce", func(t *testing.T) { testCeremonyTakenOnce(t, newStore(t)) })
-}
-
-func mustUser(t *testing.T, s Store, username string) *passkeyd.User {
-	t.Helper()
-	u, err := passkeyd.NewUser(username, "", time.Now())
-	if err != nil {
-		t.Fatalf("NewUser(%q): %v", username, err)
+	tests := []struct {
+		name string
+		test func(t *testing.T, s Store)
+	}{
+		// Users.
+		{"Users", testUsers},
+		{"UsernameCaseInsensitive", testUsernameCase},
+		{"UserUpdates", testUserUpdates},
+		{"NotFound", testNotFound},
+		// Passkeys.
+		{"Passkeys", testPasskeys},
+		{"PasskeyOwnership", testPasskeyOwnership},
+		{"PasskeyPages", testPasskeyPages},
+		{"PasskeyDelete", testPasskeyDelete},
+		{"CredentialIDUnique", testCredentialIDUnique},
+		// Sessions.
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"UserSessions", testUserSessions},
+		{"TouchSession", testTouchSession},
+		{"TouchMissingSession", testTouchMissingSession},
+		{"DeleteSession", testDeleteSession},
+		{"DeleteUserSessions", testDeleteUserSessions},
+		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"SessionNeverResurrected", testSessionNeverResurrected},
+		// Commits.
+		{"CommitLogin", testCommitLogin},
+		{"CommitLoginKeepsRename", testCommitLoginKeepsRename},
+		{"CommitLoginReplay", testCommitLoginReplay},
+		{"CommitLoginDisabledPasskey", testCommitLoginDisabledPasskey},
+		{"CommitLoginConcurrentReplay", testCommitLoginConcurrentReplay},
+		{"CommitRegistration", testCommitRegistration},
+		{"UsedChallengeSweep", testUsedChallengeSweep},
+		// Ceremony keys.
+		{"CeremonyKeys", testCeremonyKeys},
 	}
-	if err := s.CreateUser(context.Background(), u); err != nil {
-		t.Fatalf("CreateUser(%q): %v", username, err)
-	}
-	return u
-}
-
-func testUsers(t *testing.T, s Store) {
-	ctx := context.Background()
-	u, err := passkeyd.NewUser("alice@example.com", "Alice Example", time.Now().Truncate(time.Microsecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.PasswordHash = "$argon2id$stub"
-	u.Staff = true
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatalf("CreateUser: %v", err)
-	}
-	for name, get := range map[string]func() (*passkeyd.User, error){
-		"ByID":       func() (*passkeyd.User, error) { return s.UserByID(ctx, u.ID) },
-		"ByUsername": func() (*passkeyd.User, error) { return s.UserByUsername(ctx, "alice@example.com") },
-		"ByHandle":   func() (*passkeyd.User, error) { return s.UserByHandle(ctx, u.Handle) },
-	} {
-		got, err := get()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if got.ID != u.ID || got.Username != u.Username || got.DisplayName != u.DisplayName ||
-			string(got.Handle) != string(u.Handle) || got.PasswordHash != u.PasswordHash || !got.Staff ||
-			!got.CreatedAt.Equal(u.CreatedAt) || !got.LastLoginAt.IsZero() {
-			t.Errorf("%s = %+v, want %+v", name, got, u)
-		}
-	}
-	mustUser(t, s, "bob")
-	users, err := s.ListUsers(ctx)
-	if err != nil {
-		t.Fatalf("ListUsers: %v", err)
-	}
-	if len(users) != 2 || users[0].Username != "alice@example.com" || users[1].Username != "bob" {
-		t.Errorf("ListUsers = %v, want alice then bob", users)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })
 	}
 }
 
-func testUsernameCase(t *testing.T, s Store) {
-	ctx := context.Background()
-	mustUser(t, s, "Carol")
-	got, err := s.UserByUsername(ctx, "cAROL")
-	if err != nil || got.Username != "Carol" {
-		t.Fatalf("UserByUsername(cAROL) = %v, %v; want Carol", got, err)
-	}
-	again, err := passkeyd.NewUser("CAROL", "", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateUser(ctx, again); !errors.Is(err, passkeyd.ErrUsernameTaken) {
-		t.Fatalf("CreateUser(CAROL) = %v, want ErrUsernameTaken", err)
-	}
+// micro is t as every backend gives it back: in UTC, to the microsecond
+// (the SQL backends store Unix microseconds). Values the suite stores are
+// made with it, so that what comes back can be compared with
+// reflect.DeepEqual.
+func micro(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
 }
 
-func testUserUpdates(t *testing.T, s Store) {
-	ctx := context.Background()
-	u := mustUser(t, s, "dave")
-	if err := s.SetPasswordHash(ctx, u.ID, "$argon2id$new"); err != nil {
-		t.Fatalf("SetPasswordHash: %v", err)
-	}
-	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
-	if err := s.RecordLogin(ctx, u.ID, at); err != nil {
-		t.Fatalf("RecordLogin: %v", err)
-	}
-	got, err := s.UserByID(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.PasswordHash != "$argon2id$new" || !got.LastLoginAt.Equal(at) {
-		t.Errorf("after updates: hash %q last login %v", got.PasswordHash, got.LastLoginAt)
-	}
+// randomBytes returns n random bytes, for ids the suite must not repeat
+// across runs against one long-lived database.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	// crypto/rand.Read never fails (it panics if the system's source
+	// does).
+	_, _ = rand.Read(b)
+	return b
 }
 
-func testNotFound(t *testing.T, s Store) {
-	ctx := context.Background()
-	checks := map[string]error{}
-	_, checks["UserByID"] = s.UserByID(ctx, "no-such-id")
-	_, checks["UserByUsername"] = s.UserByUsername(ctx, "nobody")
-	_, checks["UserByUsername(empty)"] = s.UserByUsername(ctx, "")
-	_, checks["UserByHandle"] = s.UserByHandle(ctx, []byte("nope"))
-	checks["SetPasswordHash"] = s.SetPasswordHash(ctx, "no-such-id", "x")
-	checks["RecordLogin"] = s.RecordLogin(ctx, "no-such-id", time.Now())
-	for name, err := range checks {
-		if !errors.Is(err, passkeyd.ErrNotFound) {
-			t.Errorf("%s = %v, want ErrNotFound", name, err)
-		}
-	}
-}
+// ptr returns a pointer to v, for the optional fields of passkeyd.Auth.
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,128 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+// mustUser stores a new user with that username.
+func mustUser(t *testing.T, s Store, username string) *passkeyd.User {
+	t.Helper()
+	u, err := passkeyd.NewUser(username, "", micro(time.Now()))
+	if err != nil {
+		t.Fatalf("NewUser(%q): %v", username, err)
+	}
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%q): %v", username, err)
+	}
+	return u
+}
+
+// lastLogin returns the user's LastLoginAt as stored.
+func lastLogin(t *testing.T, s Store, userID string) time.Time {
+	t.Helper()
+	u, err := s.UserByID(context.Background(), userID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	return u.LastLoginAt
+}
+
+// testUsers checks that a user round-trips through every way of finding
+// one, and that ListUsers lists them oldest first.
+func testUsers(t *testing.T, s Store) {
+	ctx := context.Background()
+	u, err := passkeyd.NewUser("alice@example.com", "Alice Example", micro(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.PasswordHash = "$argon2id$stub"
+	u.Staff = true
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	for name, get := range map[string]func() (*passkeyd.User, error){
+		"ByID":       func() (*passkeyd.User, error) { return s.UserByID(ctx, u.ID) },
+		"ByUsername": func() (*passkeyd.User, error) { return s.UserByUsername(ctx, "alice@example.com") },
+		"ByHandle":   func() (*passkeyd.User, error) { return s.UserByHandle(ctx, u.Handle) },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.ID != u.ID || got.Username != u.Username || got.DisplayName != u.DisplayName ||
+			string(got.Handle) != string(u.Handle) || got.PasswordHash != u.PasswordHash || !got.Staff ||
+			!got.CreatedAt.Equal(u.CreatedAt) || !got.LastLoginAt.IsZero() {
+			t.Errorf("%s = %+v, want %+v", name, got, u)
+		}
+	}
+	mustUser(t, s, "bob")
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatalf("ListUsers: %v", err)
+	}
+	if len(users) != 2 || users[0].Username != "alice@example.com" || users[1].Username != "bob" {
+		t.Errorf("ListUsers = %v, want alice then bob", users)
+	}
+}
+
+// testUsernameCase checks that usernames are one account in any letter
+// case, for lookups and for uniqueness.
+func testUsernameCase(t *testing.T, s Store) {
+	ctx := context.Background()
+	mustUser(t, s, "Carol")
+	got, err := s.UserByUsername(ctx, "cAROL")
+	if err != nil || got.Username != "Carol" {
+		t.Fatalf("UserByUsername(cAROL) = %v, %v; want Carol", got, err)
+	}
+	again, err := passkeyd.NewUser("CAROL", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, again); !errors.Is(err, passkeyd.ErrUsernameTaken) {
+		t.Fatalf("CreateUser(CAROL) = %v, want ErrUsernameTaken", err)
+	}
+}
+
+// testUserUpdates checks SetPasswordHash and RecordLogin (which a host's
+// own password login calls; passkeyd's logins set it with CommitLogin).
+func testUserUpdates(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "dave")
+	if err := s.SetPasswordHash(ctx, u.ID, "$argon2id$new"); err != nil {
+		t.Fatalf("SetPasswordHash: %v", err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	if err := s.RecordLogin(ctx, u.ID, at); err != nil {
+		t.Fatalf("RecordLogin: %v", err)
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PasswordHash != "$argon2id$new" || !got.LastLoginAt.Equal(at) {
+		t.Errorf("after updates: hash %q last login %v", got.PasswordHash, got.LastLoginAt)
+	}
+}
+
+// testNotFound checks that every user lookup and update of a missing
+// user is ErrNotFound, which the Service tells from a failing store.
+func testNotFound(t *testing.T, s Store) {
+	ctx := context.Background()
+	checks := map[string]error{}
+	_, checks["UserByID"] = s.UserByID(ctx, "no-such-id")
+	_, checks["UserByUsername"] = s.UserByUsername(ctx, "nobody")
+	_, checks["UserByUsername(empty)"] = s.UserByUsername(ctx, "")
+	_, checks["UserByHandle"] = s.UserByHandle(ctx, []byte("nope"))
+	checks["SetPasswordHash"] = s.SetPasswordHash(ctx, "no-such-id", "x")
+	checks["RecordLogin"] = s.RecordLogin(ctx, "no-such-id", time.Now())
+	for name, err := range checks {
+		if !errors.Is(err, passkeyd.ErrNotFound) {
+			t.Errorf("%s = %v, want ErrNotFound", name, err)
+		}
+	}
+}
