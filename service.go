@@ -425,11 +425,15 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	updated.BackupEligible = cred.Flags.BackupEligible
 	updated.BackupState = cred.Flags.BackupState
 	commit := &LoginCommit{Challenge: usedChallenge(st), PasskeyUse: &updated}
-	if cred.Authenticator.CloneWarning {
-		updated.CloneWarning = true
+	// Security events are logged once their commit succeeded: a replayed
+	// response also carries a counter that did not move on.
+	logClone := func() {
 		s.log.WarnContext(ctx, "possible cloned authenticator: signature counter did not increase",
 			"passkey_id", p.ID, "user_id", p.UserID, "stored_count", p.SignCount,
 			"received_count", parsed.Response.AuthenticatorData.Counter, "backup_eligible", updated.BackupEligible)
+	}
+	if cred.Authenticator.CloneWarning {
+		updated.CloneWarning = true
 		// The stored flag decides: a login that also claims to have become
 		// backup eligible must not slip a cloned key past this check.
 		if !p.BackupEligible {
@@ -438,11 +442,9 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 			if err := s.commitLogin(ctx, commit); err != nil {
 				return nil, err
 			}
+			logClone()
 			return nil, errPossibleClone
 		}
-	}
-	if beUpgrade {
-		s.log.InfoContext(ctx, "passkey became backup eligible; stored flag upgraded", "passkey_id", p.ID, "user_id", p.UserID)
 	}
 	updated.LastUsedAt = now
 	sess, token := s.newSession(r, user, now)
@@ -454,6 +456,12 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	commit.UserID, commit.At, commit.Session, commit.ReplacedToken = user.ID, now, sess, requestToken(r)
 	if err := s.commitLogin(ctx, commit); err != nil {
 		return nil, err
+	}
+	if cred.Authenticator.CloneWarning {
+		logClone()
+	}
+	if beUpgrade {
+		s.log.InfoContext(ctx, "passkey became backup eligible; stored flag upgraded", "passkey_id", p.ID, "user_id", p.UserID)
 	}
 	s.sessions.start(w, r, sess, token)
 	s.expireCeremonyCookie(w, ceremonyCookie(challenge))

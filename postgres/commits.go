@@ -85,7 +85,9 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 }
 
 // CommitRegistration implements passkeyd.Store in one statement: the used
-// challenge and the new passkey, one round trip.
+// challenge and the new passkey, one round trip. The passkey is selected
+// from the challenge's INSERT, so that runs first, and a replay is told as
+// one even when its credential is stored too.
 func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCommit) error {
 	transports, err := sqlstore.TransportsJSON(c.Passkey)
 	if err != nil {
@@ -93,9 +95,9 @@ func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCom
 	}
 	var st statement
 	q := `WITH used AS (INSERT INTO used_challenges (key, expires_at) VALUES (` +
-		st.params(c.Challenge.Key, c.Challenge.ExpiresAt.UnixMicro()) + `))
-		INSERT INTO passkeys (` + sqlstore.PasskeyColumns + `) VALUES (` +
-		st.params(sqlstore.InsertPasskeyArgs(c.Passkey, transports)...) + `, NULL)`
+		st.params(c.Challenge.Key, c.Challenge.ExpiresAt.UnixMicro()) + `) RETURNING key)
+		INSERT INTO passkeys (` + sqlstore.PasskeyColumns + `) SELECT ` +
+		st.params(sqlstore.InsertPasskeyArgs(c.Passkey, transports)...) + `, NULL FROM used`
 	if _, err := d.exec(ctx, q, st.args...); err != nil {
 		return fmt.Errorf("commit registration: %w", commitError(err))
 	}

@@ -3,8 +3,10 @@ package scaleout_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,7 +39,12 @@ var sharedTransport = &http.Transport{
 type browser struct {
 	hc  *http.Client
 	jar *cookiejar.Jar
+	// lastCeremony is the sealed state of the last ceremony it began.
+	lastCeremony string
 }
+
+// ceremonyHeader carries a ceremony's sealed state.
+const ceremonyHeader = passkeyd.CeremonyHeader
 
 func newBrowser(tr http.RoundTripper) *browser {
 	if tr == nil {
@@ -139,6 +146,17 @@ func (b *browser) sessionToken(base string) string {
 	return ""
 }
 
+// tokenKey is how a session token is stored: the hex of its SHA-256 (in
+// Redis keys; the database column holds the bytes).
+func tokenKey(token string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "not a token: " + token
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
 // withToken returns a new browser holding only the session cookie token
 // for base, as a copied cookie would be replayed.
 func withToken(base, token string) *browser {
@@ -196,6 +214,7 @@ func (b *browser) session(base string) (sessionJSON, error) {
 // beginRegistration asks base for creation options.
 func (b *browser) beginRegistration(base string) ([]byte, error) {
 	r, err := b.expect(http.StatusOK, "POST", base+"/api/passkeys/register/begin", []byte("{}"))
+	b.lastCeremony = r.header.Get(ceremonyHeader)
 	return r.body, err
 }
 
@@ -231,6 +250,7 @@ type loginJSON struct {
 // beginLogin asks base for request options.
 func (b *browser) beginLogin(base string) ([]byte, error) {
 	r, err := b.expect(http.StatusOK, "POST", base+"/api/login/begin", []byte("{}"))
+	b.lastCeremony = r.header.Get(ceremonyHeader)
 	return r.body, err
 }
 

@@ -14,9 +14,9 @@ import (
 // TestSessionStoreOutage cuts the instances' Redis (--sessions redis://)
 // through a TCP proxy while PostgreSQL stays up. Every request that needs
 // a session then answers 503 "unavailable" JSON — loading a session and
-// saving a new one alike —, /healthz answers 503 within its bound, and
-// when Redis is back the instances recover by themselves, with the
-// sessions made before the outage still valid.
+// saving a new one (a login's finish) alike —, /healthz answers 503 within
+// its bound, and when Redis is back the instances recover by themselves,
+// with the sessions made before the outage still valid.
 func TestSessionStoreOutage(t *testing.T) {
 	redisURL, _ := freshRedis(t)
 	dsn := freshSchema(t)
@@ -37,6 +37,11 @@ func TestSessionStoreOutage(t *testing.T) {
 	if _, err := erin.register(auth, a.base, b.base); err != nil {
 		t.Fatal(err)
 	}
+	// A synced passkey (no counter), for logins on both instances at once.
+	synced := passkeytest.New(a.base, passkeytest.Options{})
+	if _, err := erin.register(synced, a.base, b.base); err != nil {
+		t.Fatal(err)
+	}
 
 	proxy.cut(refuse)
 	// At once: the Redis client retries each command a few times first.
@@ -47,14 +52,28 @@ func TestSessionStoreOutage(t *testing.T) {
 			br     *browser
 			method string
 			path   string
-			body   []byte
+			// login: the request is a login's finish, its begin first
+			// (a begin needs no session store; the finish makes one).
+			login bool
 		}{
-			{"loading erin's session", erin, "GET", "/api/session", nil},
-			{"loading erin's session", erin, "POST", "/api/passkeys/register/begin", []byte("{}")},
-			{"saving a new session", newBrowser(nil), "POST", "/api/login/begin", []byte("{}")},
+			{"loading erin's session", erin, "GET", "/api/session", false},
+			{"loading erin's session", erin, "POST", "/api/passkeys/register/begin", false},
+			{"saving a new session", newBrowser(nil), "POST", "/api/login/finish", true},
 		} {
 			wg.Go(func() {
-				r, err := c.br.do(c.method, in.base+c.path, c.body, "")
+				var body []byte
+				if c.login {
+					opts, err := c.br.beginLogin(in.base)
+					if err != nil {
+						t.Errorf("login begin on %s with Redis down: %v", in.name, err)
+						return
+					}
+					if body, err = synced.Login(opts); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				r, err := c.br.do(c.method, in.base+c.path, body, "")
 				if err == nil {
 					err = checkUnavailable(r)
 				}
@@ -104,7 +123,7 @@ func TestSessionStoreOutage(t *testing.T) {
 		if n := in.log.Count(0, "status=500"); n != 0 {
 			t.Errorf("instance %s answered %d requests with 500", in.name, n)
 		}
-		if n := in.log.Count(0, "msg=\"request failed\"", "session store:"); n == 0 {
+		if n := in.log.Count(0, "msg=\"request failed\"", "redis"); n == 0 {
 			t.Errorf("instance %s logged no session store failure: %s", in.name, strings.TrimSpace(in.log.Tail(5)))
 		}
 	}

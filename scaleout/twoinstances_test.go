@@ -53,14 +53,14 @@ func (s sessionStore) count(t *testing.T) int {
 func (s sessionStore) has(t *testing.T, token string) bool {
 	t.Helper()
 	if s.redis != nil {
-		n, err := s.redis.Exists(context.Background(), redisKeyPrefix+token).Result()
+		n, err := s.redis.Exists(context.Background(), redisKeyPrefix+tokenKey(token)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n == 1
 	}
 	var n int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE token = $1`, token).Scan(&n); err != nil {
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE encode(token_hash, 'hex') = $1`, tokenKey(token)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -190,7 +190,9 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 		if _, err := br.expect(http.StatusOK, "POST", a.base+"/api/login/finish", resp); err != nil {
 			t.Fatal(err)
 		}
-		// The same browser (its session owns the challenge) and a stranger.
+		// The same browser (the finish dropped its ceremony cookie), a
+		// stranger, and a replay that brings the ceremony's sealed state
+		// along: the challenge is recorded as used, for both instances.
 		for _, who := range []*browser{br, newBrowser(nil)} {
 			r, err := who.expect(http.StatusUnauthorized, "POST", b.base+"/api/login/finish", resp)
 			if err != nil {
@@ -199,6 +201,11 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 			if code := r.errorCode(); code != "unknown_challenge" {
 				t.Errorf("replayed login on B: %s, want unknown_challenge", r)
 			}
+		}
+		state := br.lastCeremony
+		r, err := newBrowser(nil).do("POST", b.base+"/api/login/finish", resp, "", ceremonyHeader, state)
+		if err != nil || r.status != http.StatusUnauthorized || r.errorCode() != "unknown_challenge" {
+			t.Errorf("replayed login with its sealed state on B: %s %v, want 401 unknown_challenge", r, err)
 		}
 		// A registration finished on A, replayed on B. (Another
 		// authenticator: the first is excluded, holding alice's passkey.)
@@ -213,19 +220,54 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 		if _, err := alice.expect(http.StatusCreated, "POST", a.base+"/api/passkeys/register/finish", reg); err != nil {
 			t.Fatal(err)
 		}
-		r, err := alice.expect(http.StatusBadRequest, "POST", b.base+"/api/passkeys/register/finish", reg)
+		r, err = alice.do("POST", b.base+"/api/passkeys/register/finish", reg, "", ceremonyHeader, alice.lastCeremony)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.errorCode() != "unknown_challenge" {
-			t.Errorf("replayed registration on B: %s, want unknown_challenge", r)
+		if r.status != http.StatusBadRequest || r.errorCode() != "unknown_challenge" {
+			t.Errorf("replayed registration with its sealed state on B: %s, want 400 unknown_challenge", r)
 		}
 		var n int
 		if err := db.QueryRow(`SELECT COUNT(*) FROM passkeys`).Scan(&n); err != nil || n != 2 {
 			t.Errorf("%d passkeys stored (%v), want 2", n, err)
 		}
-		if err := db.QueryRow(`SELECT COUNT(*) FROM ceremonies`).Scan(&n); err != nil || n != 0 {
-			t.Errorf("%d ceremonies left (%v), want 0: every one begun was finished", n, err)
+	})
+	ok = ok && t.Run("the same finish sent to both instances at once logs in once", func(t *testing.T) {
+		for round := range 10 {
+			br := newBrowser(nil)
+			opts, err := br.beginLogin(a.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := auth.Login(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			state := br.lastCeremony
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			replies := make([]reply, 2)
+			for i, in := range []*instance{a, b} {
+				wg.Go(func() {
+					<-start
+					replies[i], _ = newBrowser(nil).do("POST", in.base+"/api/login/finish", resp, "", ceremonyHeader, state)
+				})
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for _, r := range replies {
+				switch {
+				case r.status == http.StatusOK:
+					won++
+				case r.status == http.StatusUnauthorized && r.errorCode() == "unknown_challenge":
+				default:
+					t.Errorf("round %d: %s, want 200 or 401 unknown_challenge", round, r)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d of the two instances accepted the same finish, want exactly 1", round, won)
+			}
 		}
 	})
 	ok = ok && t.Run("concurrent registrations of one credential id store one", func(t *testing.T) {
@@ -235,10 +277,11 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 		return
 	}
 	// Everything above made exactly these sessions: alice's password
-	// session, the replay test's login; the logged-out one is gone; and
-	// bob's and carol's password sessions.
-	if n := ss.count(t); n != 4 {
-		t.Errorf("%d sessions stored, want 4", n)
+	// session, the replay test's login, the 10 logins of the same finish
+	// sent twice; the logged-out one is gone; and bob's and carol's
+	// password sessions.
+	if n := ss.count(t); n != 14 {
+		t.Errorf("%d sessions stored, want 14", n)
 	}
 }
 
