@@ -147,6 +147,11 @@ const (
 func (d *DB) writeTx(ctx context.Context, fn func(tx sqlstore.Tx) error) error {
 	job := &writeJob{fn: fn, done: make(chan error, 1)}
 	select {
+	case <-d.quit:
+		return ErrClosed
+	default:
+	}
+	select {
 	case d.queue <- job:
 	case <-ctx.Done():
 		return ctx.Err()
@@ -159,6 +164,12 @@ func (d *DB) writeTx(ctx context.Context, fn func(tx sqlstore.Tx) error) error {
 	case <-ctx.Done():
 		if job.state.CompareAndSwap(jobQueued, jobAbandoned) {
 			return ctx.Err()
+		}
+		return <-job.done
+	case <-d.done:
+		// The writer has stopped; a write it never took will not run.
+		if job.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			return ErrClosed
 		}
 		return <-job.done
 	}
