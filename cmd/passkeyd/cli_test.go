@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	binenc "encoding/binary"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -152,6 +155,16 @@ func TestBadUsage(t *testing.T) {
 		{name: "env twin with a bad value", args: []string{"serve"}, env: []string{"PASSKEYD_USER_VERIFICATION=bogus"}, want: "bogus"},
 		{name: "env twin with a bad duration", args: []string{"serve"}, env: []string{"PASSKEYD_CEREMONY_TTL=forever"}, want: "PASSKEYD_CEREMONY_TTL"},
 		{name: "env twin of --db with a bad value", args: []string{"user", "list"}, env: []string{"PASSKEYD_DB=mysql://x"}, want: "mysql://x"},
+		{name: "keys without subcommand", args: []string{"keys"}, want: "keys"},
+		{name: "unknown keys subcommand", args: []string{"keys", "delete"}, want: "delete"},
+		{name: "keys rotate with an argument", args: []string{"keys", "rotate", "now"}, want: "now"},
+		{name: "missing --ceremony-key-file", args: []string{"serve", "--ceremony-key-file", "missing.txt"}, want: "--ceremony-key-file"},
+		{name: "--ceremony-key-file without a key", args: []string{"serve", "--ceremony-key-file", "keys.txt"}, want: "no key",
+			setup: func(t *testing.T, db string) { writeKeyFile(t, db, "# comment only\n\n") }},
+		{name: "--ceremony-key-file with a short key", args: []string{"serve", "--ceremony-key-file", "keys.txt"}, want: "line 2",
+			setup: func(t *testing.T, db string) {
+				writeKeyFile(t, db, base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n"+base64.StdEncoding.EncodeToString(make([]byte, 16))+"\n")
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +203,78 @@ func TestBadUsage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// writeKeyFile writes keys.txt beside the database db.
+func writeKeyFile(t *testing.T, db, content string) {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(strings.TrimPrefix(db, "sqlite:")), "keys.txt")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sealedKeyID begins a login on srv and returns the id of the key that
+// sealed its state.
+func sealedKeyID(t *testing.T, srv *server) uint32 {
+	t.Helper()
+	resp, err := srv.client(nil).Post(srv.base+"/api/login/begin", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	raw, err := base64.RawURLEncoding.DecodeString(resp.Header.Get("Passkeyd-Ceremony"))
+	if err != nil || len(raw) < 5 {
+		t.Fatalf("login begin: %d, sealed state %q", resp.StatusCode, resp.Header.Get("Passkeyd-Ceremony"))
+	}
+	return binenc.BigEndian.Uint32(raw[1:5])
+}
+
+// TestCeremonyKeys rotates the stored ceremony keys from the command line
+// and serves with them, then with keys from a file, which never reach the
+// database.
+func TestCeremonyKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "passkeyd.db")
+	o := runOpts{dir: dir}
+	mustRun(t, o, "migrate", "--db", db)
+	if r := mustRun(t, o, "keys", "list", "--db", db); r.stdout != "" {
+		t.Errorf("keys list before any key: %q", r.stdout)
+	}
+	srv := startServer(t, o, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db)
+	if id := sealedKeyID(t, srv); id != 1 {
+		t.Errorf("the first start seals with key %d, want 1", id)
+	}
+	if r := mustRun(t, o, "keys", "rotate", "--db", db); !strings.HasPrefix(r.stdout, "ceremony key 2 now seals") {
+		t.Errorf("keys rotate: %q", r.stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(mustRun(t, o, "keys", "list", "--db", db).stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "2\t") || !strings.HasSuffix(lines[0], "sealing") ||
+		!strings.HasPrefix(lines[1], "1\t") || !strings.Contains(lines[1], "retired ") {
+		t.Errorf("keys list after a rotation:\n%s", strings.Join(lines, "\n"))
+	}
+	srv.stop()
+	srv = startServer(t, o, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db)
+	if id := sealedKeyID(t, srv); id != 2 {
+		t.Errorf("after the rotation the server seals with key %d, want 2", id)
+	}
+	srv.stop()
+
+	// Keys from a file: the first seals; none is stored.
+	fileDB := "sqlite:" + filepath.Join(dir, "file.db")
+	key := make([]byte, 32)
+	key[0] = 7
+	writeKeyFile(t, fileDB, "# passkeyd ceremony keys\n"+base64.StdEncoding.EncodeToString(key)+"\n")
+	srv = startServer(t, o, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", fileDB, "--ceremony-key-file", "keys.txt")
+	sum := sha256.Sum256(key)
+	if id := sealedKeyID(t, srv); id != binenc.BigEndian.Uint32(sum[:4]) {
+		t.Errorf("with --ceremony-key-file the server seals with key %d, not the file's", id)
+	}
+	srv.stop()
+	if r := mustRun(t, o, "keys", "list", "--db", fileDB); r.stdout != "" {
+		t.Errorf("keys from a file were stored: %q", r.stdout)
 	}
 }
 
