@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -441,8 +442,12 @@ func (s *Service) pendingCeremony(ctx context.Context, r *http.Request, challeng
 	if st.kind != kind || st.data.Challenge != challenge {
 		return nil, unknown.Wrap(errors.New("sealed ceremony state is of another ceremony"))
 	}
+	expiry, ok := challengeExpiry(challenge)
+	if !ok || expiry.UnixMilli() != st.expiresAt.UnixMilli() {
+		return nil, unknown.Wrap(errors.New("the challenge is not one this site made"))
+	}
 	now := s.now()
-	if !now.Before(st.expiresAt) {
+	if !now.Before(expiry) {
 		return nil, expired
 	}
 	if st.expiresAt.After(now.Add(s.cfg.CeremonyTTL + time.Minute)) {
@@ -452,10 +457,49 @@ func (s *Service) pendingCeremony(ctx context.Context, r *http.Request, challeng
 	return st, nil
 }
 
-// usedChallenge is the record a finish commits, kept until its ceremony
-// would have expired anyway, plus a minute of clock difference between
-// instances.
+// A challenge is the ceremony's expiry (8 bytes, big-endian Unix
+// milliseconds) and 24 random bytes (192 bits). The authenticator signs
+// it, so the expiry cannot be changed, not even by someone who could forge
+// a sealed state: a response captured once is refused when its challenge
+// has expired, whatever was recorded or swept. Challenges also sort by
+// expiry, so the record of used ones grows at one end of its index, and
+// what has expired is a range at the other.
+const challengeLength = 8 + 24
+
+// newChallenge returns a challenge that expires at t.
+func newChallenge(t time.Time) []byte {
+	c := make([]byte, challengeLength)
+	binary.BigEndian.PutUint64(c, uint64(t.UnixMilli()))
+	_, _ = rand.Read(c[8:])
+	return c
+}
+
+// challengeExpiry returns the expiry a challenge (as the client signed it,
+// base64url) carries, and false for one this site did not make.
+func challengeExpiry(challenge string) (time.Time, bool) {
+	c, err := base64.RawURLEncoding.DecodeString(challenge)
+	if err != nil || len(c) != challengeLength {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(c))), true
+}
+
+// withChallenge makes a registration use the given challenge, as
+// webauthn.WithChallenge does for a login.
+func withChallenge(c []byte) webauthn.RegistrationOption {
+	return func(o *protocol.PublicKeyCredentialCreationOptions) error {
+		o.Challenge = c
+		return nil
+	}
+}
+
+// usedChallengeGrace is how long the record of a used challenge outlives
+// its ceremony: the clock difference between instances it allows for.
+const usedChallengeGrace = time.Minute
+
+// usedChallenge is the record a finish commits: the challenge itself,
+// kept until its ceremony would have expired anyway (and the grace).
 func usedChallenge(st *ceremonyState) *UsedChallenge {
-	sum := sha256.Sum256([]byte(st.data.Challenge))
-	return &UsedChallenge{Key: sum[:], ExpiresAt: st.expiresAt.Add(time.Minute)}
+	c, _ := base64.RawURLEncoding.DecodeString(st.data.Challenge)
+	return &UsedChallenge{Key: c, ExpiresAt: st.expiresAt}
 }

@@ -22,12 +22,26 @@ type UserLookup interface {
 	UserByID(ctx context.Context, id string) (*User, error)
 }
 
+// PasskeyOwnerLookup is what a UserLookup may also do when it is the
+// database that holds the passkeys too (sqlite.DB, postgres.DB): read a
+// passkey and its user in one query, so that a login reads once, not
+// twice. The Service uses it only when the UserLookup is its Store (or the
+// Store that SplitSessions joined to a session store).
+type PasskeyOwnerLookup interface {
+	// PasskeyAndOwner returns the passkey with that credential id and its
+	// user, or ErrNotFound.
+	PasskeyAndOwner(ctx context.Context, credentialID []byte) (*Passkey, *User, error)
+}
+
 // Service runs passkey registration and login, logs users in and out, and
 // manages passkeys. It is safe for concurrent use; make one at start-up.
 type Service struct {
-	cfg       Config
-	webauthn  *webauthn.WebAuthn
-	users     UserLookup
+	cfg      Config
+	webauthn *webauthn.WebAuthn
+	users    UserLookup
+	// owners reads a passkey and its user at once, when the users are in
+	// the Store; nil otherwise.
+	owners    PasskeyOwnerLookup
 	store     Store
 	sessions  *Sessions
 	sealer    *sealer
@@ -78,6 +92,9 @@ func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (
 		cfg: cfg, webauthn: wa, users: users, store: store, sessions: sessions,
 		platforms: platforms, providers: providers, log: cfg.Logger, now: time.Now,
 	}
+	if owners, ok := users.(PasskeyOwnerLookup); ok && sameDatabase(users, store) {
+		s.owners = owners
+	}
 	if len(cfg.CeremonyKeys) > 0 {
 		if s.sealer, err = newFixedSealer(cfg.CeremonyKeys, s.clock); err != nil {
 			return nil, err
@@ -95,6 +112,34 @@ func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (
 func (s *Service) Start(ctx context.Context) error {
 	_, err := s.sealer.keys(ctx)
 	return err
+}
+
+// sameDatabase reports whether users is the store (or the store that
+// SplitSessions joined to a session store), so that it holds the
+// passkeys too.
+func sameDatabase(users UserLookup, store Store) bool {
+	if split, ok := store.(*splitStore); ok {
+		store = split.Store
+	}
+	return any(users) == any(store)
+}
+
+// passkeyAndOwner returns the passkey with that credential id and its
+// user: one query when the users are in the Store. A passkey whose user is
+// gone is as unknown as a missing one.
+func (s *Service) passkeyAndOwner(ctx context.Context, credentialID []byte) (*Passkey, *User, error) {
+	if s.owners != nil {
+		return s.owners.PasskeyAndOwner(ctx, credentialID)
+	}
+	p, err := s.store.PasskeyByCredentialID(ctx, credentialID)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.users.UserByID(ctx, p.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, u, nil
 }
 
 // clock is the Service's time, for the parts it hands out.
@@ -191,7 +236,9 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 	if s.cfg.Attachment != AttachmentAny {
 		selection.AuthenticatorAttachment = protocol.AuthenticatorAttachment(s.cfg.Attachment)
 	}
+	expires := s.now().Add(s.cfg.CeremonyTTL)
 	creation, sd, err := s.webauthn.BeginRegistration(&webauthnUser{user: user},
+		withChallenge(newChallenge(expires)),
 		webauthn.WithAuthenticatorSelection(selection),
 		// After WithAuthenticatorSelection, which would overwrite it.
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementPreferred),
@@ -203,7 +250,7 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 	if err != nil {
 		return nil, fmt.Errorf("begin registration: %w", err)
 	}
-	st := &ceremonyState{kind: kindRegistration, userID: user.ID, expiresAt: s.now().Add(s.cfg.CeremonyTTL), data: *sd}
+	st := &ceremonyState{kind: kindRegistration, userID: user.ID, expiresAt: expires, data: *sd}
 	if err := s.handOut(ctx, w, r, st); err != nil {
 		return nil, err
 	}
@@ -334,8 +381,11 @@ func verificationMessage(devInfo string) string {
 // with w; nothing is stored.
 func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *User) (*protocol.CredentialAssertion, error) {
 	ctx := r.Context()
-	opts := []webauthn.LoginOption{webauthn.WithUserVerification(protocol.UserVerificationRequirement(s.cfg.UserVerification))}
 	st := &ceremonyState{kind: kindLogin, expiresAt: s.now().Add(s.cfg.CeremonyTTL)}
+	opts := []webauthn.LoginOption{
+		webauthn.WithChallenge(newChallenge(st.expiresAt)),
+		webauthn.WithUserVerification(protocol.UserVerificationRequirement(s.cfg.UserVerification)),
+	}
 	if current != nil {
 		passkeys, err := s.store.UserPasskeys(ctx, current.ID)
 		if err != nil {
@@ -381,9 +431,9 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.store.PasskeyByCredentialID(ctx, parsed.RawID)
+	p, user, err := s.passkeyAndOwner(ctx, parsed.RawID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errUnknownPasskey
+		return nil, errUnknownPasskey.Wrap(err)
 	}
 	if err != nil {
 		return nil, err
@@ -393,13 +443,6 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	}
 	if !p.Enabled {
 		return nil, errDisabledPasskey
-	}
-	user, err := s.users.UserByID(ctx, p.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errUnknownPasskey.Wrap(err)
-	}
-	if err != nil {
-		return nil, err
 	}
 	stored := credential(p)
 	flags := parsed.Response.AuthenticatorData.Flags
@@ -453,7 +496,7 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	name, id, platform := p.Name, p.ID, p.Platform
 	sess.Auth = Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross}
 	sess.PasskeyID, sess.Provider = p.ID, p.Provider
-	commit.UserID, commit.At, commit.Session, commit.ReplacedToken = user.ID, now, sess, requestToken(r)
+	commit.UserID, commit.At, commit.Session, commit.ReplacedSession = user.ID, now, sess, requestToken(r)
 	if err := s.commitLogin(ctx, commit); err != nil {
 		return nil, err
 	}
@@ -494,7 +537,7 @@ func (s *Service) newSession(r *http.Request, user *User, now time.Time) (*Sessi
 func (s *Service) LogIn(w http.ResponseWriter, r *http.Request, user *User) (*Session, error) {
 	now := s.now().UTC()
 	sess, token := s.newSession(r, user, now)
-	err := s.store.CommitLogin(r.Context(), &LoginCommit{UserID: user.ID, At: now, Session: sess, ReplacedToken: requestToken(r)})
+	err := s.store.CommitLogin(r.Context(), &LoginCommit{UserID: user.ID, At: now, Session: sess, ReplacedSession: requestToken(r)})
 	if err != nil {
 		return nil, err
 	}
@@ -557,7 +600,7 @@ func (s *Service) Run(ctx context.Context) {
 // Sweep removes, once, what Run removes every minute.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
-	_, err1 := s.store.DeleteUsedChallenges(ctx, now)
+	_, err1 := s.store.DeleteUsedChallenges(ctx, now.Add(-usedChallengeGrace))
 	_, err2 := s.store.DeleteExpiredSessions(ctx, now)
 	_, err3 := s.store.DeleteCeremonyKeys(ctx, now.Add(-retiredKeyKept))
 	return errors.Join(err1, err2, err3)

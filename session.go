@@ -5,12 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // CookieName is the name of the session cookie.
@@ -32,15 +31,15 @@ type Auth struct {
 	CrossPlatform *bool `json:"cross_platform"`
 }
 
-// Session is one logged-in browser (or app). The cookie holds a random
-// token; the store holds only the token's SHA-256, so a copy of the
-// database or a backup logs nobody in.
+// Session is one logged-in browser (or app). The cookie holds a token with
+// a 256-bit random secret; the store holds only the secret's SHA-256, so a
+// copy of the database or a backup logs nobody in.
 type Session struct {
-	// ID is the session's public id, to list and end it by; it is not
-	// the token and logs nobody in.
-	ID string
-	// TokenHash is the SHA-256 of the cookie's token.
-	TokenHash []byte
+	// Key is how the store knows the session: the session's absolute
+	// expiry (8 bytes, big-endian Unix milliseconds) and then the SHA-256
+	// of the token's secret. Keys sort by when sessions end, so a store's
+	// index grows at one end and what has ended is a range at the other.
+	Key []byte
 	// UserID is who is logged in.
 	UserID string
 	// PasskeyID is the passkey the login used; "" after a password login.
@@ -66,7 +65,7 @@ type Session struct {
 	AbsoluteExpiresAt time.Time
 }
 
-// SessionStore keeps sessions by the hash of their token. Its one rule
+// SessionStore keeps sessions by their Key. Its one rule
 // beyond the obvious: a session that was deleted never comes back. Only
 // CreateSession (or Store.CommitLogin) makes one; TouchSession changes a
 // session that exists and nothing else, so a request that was in flight
@@ -74,15 +73,15 @@ type Session struct {
 type SessionStore interface {
 	// CreateSession stores a new session.
 	CreateSession(ctx context.Context, s *Session) error
-	// SessionByToken returns the session with that token hash, expired
-	// or not, or ErrNotFound.
-	SessionByToken(ctx context.Context, tokenHash []byte) (*Session, error)
+	// SessionByKey returns the session with that key, expired or not,
+	// or ErrNotFound.
+	SessionByKey(ctx context.Context, key []byte) (*Session, error)
 	// TouchSession sets a session's LastSeenAt and ExpiresAt, if it still
 	// exists; ErrNotFound when it does not.
-	TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error
+	TouchSession(ctx context.Context, key []byte, seen, expires time.Time) error
 	// DeleteSession deletes the session with that token hash; deleting
 	// one that does not exist is no error.
-	DeleteSession(ctx context.Context, tokenHash []byte) error
+	DeleteSession(ctx context.Context, key []byte) error
 	// UserSessions returns the user's sessions, newest first.
 	UserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// DeleteUserSessions deletes the user's sessions, but for the one
@@ -200,7 +199,7 @@ func (s *Sessions) load(r *http.Request) (*Session, error) {
 		return nil, nil
 	}
 	ctx := r.Context()
-	sess, err := s.store.SessionByToken(ctx, hash)
+	sess, err := s.store.SessionByKey(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -226,49 +225,65 @@ func (s *Sessions) load(r *http.Request) (*Session, error) {
 	return sess, nil
 }
 
-// requestToken returns the hash of the request's session token, or nil
+// requestToken returns the key of the request's session token, or nil
 // when it has none that could be one.
 func requestToken(r *http.Request) []byte {
 	c, err := r.Cookie(CookieName)
 	if err != nil {
 		return nil
 	}
-	return tokenHash(c.Value)
+	return sessionKey(c.Value)
 }
 
-// tokenLength is the session token's size: 256 random bits.
-const tokenLength = 32
+// A session token is the session's absolute expiry (8 bytes, big-endian
+// Unix milliseconds) and a 256-bit random secret, base64url-encoded.
+const (
+	tokenSecretLength = 32
+	tokenLength       = 8 + tokenSecretLength
+)
 
-// tokenHash returns the SHA-256 of a session token as the cookie carries
-// it, or nil for a value that is not a token.
-func tokenHash(token string) []byte {
+// sessionKey returns the store's key of a session token as the cookie
+// carries it, or nil for a value that is not a token.
+func sessionKey(token string) []byte {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) != tokenLength {
 		return nil
 	}
-	sum := sha256.Sum256(raw)
-	return sum[:]
+	return rawTokenKey(raw)
+}
+
+// rawTokenKey is sessionKey of a decoded token: its expiry, and the
+// SHA-256 of its secret.
+func rawTokenKey(raw []byte) []byte {
+	sum := sha256.Sum256(raw[8:])
+	return append(raw[:8:8], sum[:]...)
+}
+
+// ID returns the session's public id, to list and end it by. It is
+// derived from the key, so no store keeps it, and it logs nobody in.
+func (s *Session) ID() string {
+	sum := sha256.Sum256(append([]byte("passkeyd session id\x00"), s.Key...))
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
 }
 
 // newSession makes a session for userID that begins now, and the token
 // that its cookie carries. It does not store it.
 func (s *Sessions) newSession(userID string, now time.Time) (*Session, string) {
-	raw := make([]byte, tokenLength)
-	// crypto/rand.Read never fails (it panics if the system's source
-	// does).
-	_, _ = rand.Read(raw)
-	sum := sha256.Sum256(raw)
 	now = now.UTC()
 	abs := now.Add(s.lifetime)
+	token := make([]byte, tokenLength)
+	binary.BigEndian.PutUint64(token, uint64(abs.UnixMilli()))
+	// crypto/rand.Read never fails (it panics if the system's source
+	// does).
+	_, _ = rand.Read(token[8:])
 	return &Session{
-		ID:                uuid.NewString(),
-		TokenHash:         sum[:],
+		Key:               rawTokenKey(token),
 		UserID:            userID,
 		CreatedAt:         now,
 		LastSeenAt:        now,
 		ExpiresAt:         earliest(abs, now.Add(s.idle)),
 		AbsoluteExpiresAt: abs,
-	}, base64.RawURLEncoding.EncodeToString(raw)
+	}, base64.RawURLEncoding.EncodeToString(token)
 }
 
 // start gives the browser the cookie of a session that was just stored,

@@ -25,7 +25,7 @@ type splitStore struct {
 
 func (s *splitStore) CommitLogin(ctx context.Context, c *LoginCommit) error {
 	stored := *c
-	stored.Session, stored.ReplacedToken = nil, nil
+	stored.Session, stored.ReplacedSession = nil, nil
 	if err := s.Store.CommitLogin(ctx, &stored); err != nil {
 		return err
 	}
@@ -34,8 +34,8 @@ func (s *splitStore) CommitLogin(ctx context.Context, c *LoginCommit) error {
 			return fmt.Errorf("create session: %w", err)
 		}
 	}
-	if c.ReplacedToken != nil {
-		if err := s.sessions.DeleteSession(ctx, c.ReplacedToken); err != nil {
+	if c.ReplacedSession != nil {
+		if err := s.sessions.DeleteSession(ctx, c.ReplacedSession); err != nil {
 			return fmt.Errorf("delete replaced session: %w", err)
 		}
 	}
@@ -46,16 +46,16 @@ func (s *splitStore) CreateSession(ctx context.Context, sess *Session) error {
 	return s.sessions.CreateSession(ctx, sess)
 }
 
-func (s *splitStore) SessionByToken(ctx context.Context, tokenHash []byte) (*Session, error) {
-	return s.sessions.SessionByToken(ctx, tokenHash)
+func (s *splitStore) SessionByKey(ctx context.Context, key []byte) (*Session, error) {
+	return s.sessions.SessionByKey(ctx, key)
 }
 
-func (s *splitStore) TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error {
-	return s.sessions.TouchSession(ctx, tokenHash, seen, expires)
+func (s *splitStore) TouchSession(ctx context.Context, key []byte, seen, expires time.Time) error {
+	return s.sessions.TouchSession(ctx, key, seen, expires)
 }
 
-func (s *splitStore) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	return s.sessions.DeleteSession(ctx, tokenHash)
+func (s *splitStore) DeleteSession(ctx context.Context, key []byte) error {
+	return s.sessions.DeleteSession(ctx, key)
 }
 
 func (s *splitStore) UserSessions(ctx context.Context, userID string) ([]*Session, error) {

@@ -41,7 +41,8 @@ type Store interface {
 	// (ErrChallengeUsed, ErrCredentialExists), neither.
 	CommitRegistration(ctx context.Context, c *RegistrationCommit) error
 	// DeleteUsedChallenges removes the records of used challenges that
-	// expired before t: their ceremonies are refused as expired anyway.
+	// expired before t: their ceremonies are refused as expired anyway
+	// (the expiry is part of the challenge the authenticator signs).
 	DeleteUsedChallenges(ctx context.Context, t time.Time) (int64, error)
 }
 
@@ -49,10 +50,12 @@ type Store interface {
 // kept until the ceremony would have expired, so that a finish can be
 // replayed on no instance.
 type UsedChallenge struct {
-	// Key is the SHA-256 of the challenge: the store never holds a
-	// challenge itself.
+	// Key is the challenge. Its first 8 bytes are ExpiresAt (big-endian
+	// Unix milliseconds), so keys sort by expiry: a store needs one index,
+	// and DeleteUsedChallenges deletes a range of it.
 	Key []byte
-	// ExpiresAt is when the record may be swept.
+	// ExpiresAt is when the ceremony expired; the record may be swept a
+	// little later.
 	ExpiresAt time.Time
 }
 
@@ -60,8 +63,8 @@ type UsedChallenge struct {
 // the login:
 //
 //   - a passkey login: Challenge, PasskeyUse, UserID and At, Session, and
-//     ReplacedToken when the browser had a session before;
-//   - a password login: UserID and At, Session, and ReplacedToken;
+//     ReplacedSession when the browser had a session before;
+//   - a password login: UserID and At, Session, and ReplacedSession;
 //   - a passkey login refused as a possible clone: Challenge and
 //     PasskeyUse only, so the warning is kept and nobody is logged in.
 type LoginCommit struct {
@@ -80,9 +83,9 @@ type LoginCommit struct {
 	At     time.Time
 	// Session, when set, is the new session.
 	Session *Session
-	// ReplacedToken, when set, is the token hash of the session this
-	// login replaces: it is deleted, so the old cookie logs nobody in.
-	ReplacedToken []byte
+	// ReplacedSession, when set, is the key of the session this login
+	// replaces: it is deleted, so the old cookie logs nobody in.
+	ReplacedSession []byte
 }
 
 // RegistrationCommit is everything a registration writes.

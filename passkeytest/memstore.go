@@ -22,7 +22,7 @@ type MemoryStore struct {
 	mu       sync.Mutex
 	users    map[string]*passkeyd.User
 	passkeys map[string]*passkeyd.Passkey
-	// sessions are keyed by string(TokenHash).
+	// sessions are keyed by string(Key).
 	sessions map[string]*passkeyd.Session
 	// challenges maps string(UsedChallenge.Key) to its expiry.
 	challenges map[string]time.Time
@@ -75,7 +75,7 @@ func copyPasskey(p *passkeyd.Passkey) *passkeyd.Passkey {
 
 func copySession(s *passkeyd.Session) *passkeyd.Session {
 	c := *s
-	c.TokenHash = bytes.Clone(s.TokenHash)
+	c.Key = bytes.Clone(s.Key)
 	c.Auth.Name = copyPtr(s.Auth.Name)
 	c.Auth.ID = copyPtr(s.Auth.ID)
 	c.Auth.Platform = copyPtr(s.Auth.Platform)
@@ -315,18 +315,18 @@ func (m *MemoryStore) CreateSession(_ context.Context, s *passkeyd.Session) erro
 // error, as the SQL backends' primary key makes it: a token is random,
 // so a second session with one is a bug, not a login.
 func (m *MemoryStore) createSession(s *passkeyd.Session) error {
-	if _, ok := m.sessions[string(s.TokenHash)]; ok {
+	if _, ok := m.sessions[string(s.Key)]; ok {
 		return errors.New("passkeytest: a session with that token hash exists")
 	}
-	m.sessions[string(s.TokenHash)] = copySession(s)
+	m.sessions[string(s.Key)] = copySession(s)
 	return nil
 }
 
-// SessionByToken implements passkeyd.SessionStore.
-func (m *MemoryStore) SessionByToken(_ context.Context, tokenHash []byte) (*passkeyd.Session, error) {
+// SessionByKey implements passkeyd.SessionStore.
+func (m *MemoryStore) SessionByKey(_ context.Context, key []byte) (*passkeyd.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[string(tokenHash)]
+	s, ok := m.sessions[string(key)]
 	if !ok {
 		return nil, passkeyd.ErrNotFound
 	}
@@ -335,10 +335,10 @@ func (m *MemoryStore) SessionByToken(_ context.Context, tokenHash []byte) (*pass
 
 // TouchSession implements passkeyd.SessionStore. It changes a session
 // that exists and never makes one, so a deleted session stays deleted.
-func (m *MemoryStore) TouchSession(_ context.Context, tokenHash []byte, seen, expires time.Time) error {
+func (m *MemoryStore) TouchSession(_ context.Context, key []byte, seen, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.sessions[string(tokenHash)]
+	s, ok := m.sessions[string(key)]
 	if !ok {
 		return passkeyd.ErrNotFound
 	}
@@ -347,10 +347,10 @@ func (m *MemoryStore) TouchSession(_ context.Context, tokenHash []byte, seen, ex
 }
 
 // DeleteSession implements passkeyd.SessionStore.
-func (m *MemoryStore) DeleteSession(_ context.Context, tokenHash []byte) error {
+func (m *MemoryStore) DeleteSession(_ context.Context, key []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.sessions, string(tokenHash))
+	delete(m.sessions, string(key))
 	return nil
 }
 
@@ -369,7 +369,7 @@ func (m *MemoryStore) UserSessions(_ context.Context, userID string) ([]*passkey
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
 			return out[i].CreatedAt.After(out[j].CreatedAt)
 		}
-		return out[i].ID > out[j].ID
+		return bytes.Compare(out[i].Key, out[j].Key) > 0
 	})
 	return out, nil
 }
@@ -421,7 +421,7 @@ func (m *MemoryStore) CommitLogin(_ context.Context, c *passkeyd.LoginCommit) er
 		}
 	}
 	if c.Session != nil {
-		if _, ok := m.sessions[string(c.Session.TokenHash)]; ok && !bytes.Equal(c.Session.TokenHash, c.ReplacedToken) {
+		if _, ok := m.sessions[string(c.Session.Key)]; ok && !bytes.Equal(c.Session.Key, c.ReplacedSession) {
 			return errors.New("passkeytest: commit login: a session with that token hash exists")
 		}
 	}
@@ -440,11 +440,11 @@ func (m *MemoryStore) CommitLogin(_ context.Context, c *passkeyd.LoginCommit) er
 			u.LastLoginAt = stored(c.At)
 		}
 	}
-	if c.ReplacedToken != nil {
-		delete(m.sessions, string(c.ReplacedToken))
+	if c.ReplacedSession != nil {
+		delete(m.sessions, string(c.ReplacedSession))
 	}
 	if c.Session != nil {
-		m.sessions[string(c.Session.TokenHash)] = copySession(c.Session)
+		m.sessions[string(c.Session.Key)] = copySession(c.Session)
 	}
 	return nil
 }

@@ -35,9 +35,9 @@ func (s *statement) params(vs ...any) string {
 //
 // Two of its checks need the statement to fail rather than change fewer
 // rows: a replayed challenge breaks used_challenges' primary key, and a
-// passkey that is no longer enabled leaves the used challenge's expiry
-// NULL (it is selected from the passkey's UPDATE, which then returns no
-// row), which breaks its NOT NULL. Either error undoes everything.
+// passkey that is no longer enabled leaves the used challenge NULL (it is
+// selected from the passkey's UPDATE, which then returns no row), which
+// breaks its NOT NULL. Either error undoes everything.
 func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 	if c.PasskeyUse != nil && c.Challenge == nil {
 		// Not a login passkeyd makes; the generic form checks it.
@@ -53,18 +53,18 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 			WHERE id = `+st.params(a[6])+` AND enabled RETURNING id)`)
 	}
 	if u := c.Challenge; u != nil {
-		expires := st.params(u.ExpiresAt.UnixMicro())
+		key := st.params(u.Key)
 		if c.PasskeyUse != nil {
-			expires = `(SELECT ` + expires + `::bigint FROM passkey)`
+			key = `(SELECT ` + key + `::bytea FROM passkey)`
 		}
-		with = append(with, `used AS (INSERT INTO used_challenges (key, expires_at) VALUES (`+st.params(u.Key)+`, `+expires+`))`)
+		with = append(with, `used AS (INSERT INTO used_challenges (key) VALUES (`+key+`))`)
 	}
 	if c.UserID != "" {
 		with = append(with, `login AS (UPDATE users SET last_login_at = `+st.params(c.At.UnixMicro())+
 			` WHERE id = `+st.params(c.UserID)+`)`)
 	}
-	if c.ReplacedToken != nil {
-		with = append(with, `replaced AS (DELETE FROM sessions WHERE token_hash = `+st.params(c.ReplacedToken)+`)`)
+	if c.ReplacedSession != nil {
+		with = append(with, `replaced AS (DELETE FROM sessions WHERE key = `+st.params(c.ReplacedSession)+`)`)
 	}
 	main := `SELECT 1`
 	if c.Session != nil {
@@ -94,8 +94,7 @@ func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCom
 		return err
 	}
 	var st statement
-	q := `WITH used AS (INSERT INTO used_challenges (key, expires_at) VALUES (` +
-		st.params(c.Challenge.Key, c.Challenge.ExpiresAt.UnixMicro()) + `) RETURNING key)
+	q := `WITH used AS (INSERT INTO used_challenges (key) VALUES (` + st.params(c.Challenge.Key) + `) RETURNING key)
 		INSERT INTO passkeys (` + sqlstore.PasskeyColumns + `) SELECT ` +
 		st.params(sqlstore.InsertPasskeyArgs(c.Passkey, transports)...) + `, NULL FROM used`
 	if _, err := d.exec(ctx, q, st.args...); err != nil {

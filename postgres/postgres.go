@@ -24,7 +24,11 @@
 //
 //	MaxOpenConns     20      connections to the server at most; more
 //	                         requests wait for one to come free
-//	MaxIdleConns     10      connections kept open between bursts
+//	MaxIdleConns     20      connections kept open between bursts: as
+//	                         many as may be open, since a connection
+//	                         closed at the end of a burst and opened at
+//	                         the start of the next costs PostgreSQL a new
+//	                         backend process each time
 //	ConnMaxIdleTime  5 min   an idle connection is closed after this
 //	ConnMaxLifetime  30 min  a connection is replaced after this, so the
 //	                         pool follows a failover or a DNS change and
@@ -74,7 +78,7 @@ var migrationFiles embed.FS
 // Pool defaults; see the package documentation.
 const (
 	defaultMaxOpenConns    = 20
-	defaultMaxIdleConns    = 10
+	defaultMaxIdleConns    = defaultMaxOpenConns
 	defaultConnMaxIdleTime = 5 * time.Minute
 	defaultConnMaxLifetime = 30 * time.Minute
 	// defaultConnectTimeout bounds a new connection (dial, TLS, start-up)

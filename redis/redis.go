@@ -11,10 +11,10 @@
 //
 // # Layout
 //
-// A session is a hash at passkeyd:session:<hex of its token hash>, with
+// A session is a hash at passkeyd:session:<hex of its key>, with
 // one field per Session field (times in Unix microseconds, Auth in JSON),
 // that Redis expires at the session's ExpiresAt. A set at
-// passkeyd:user-sessions:<user id> holds the hex token hashes of the
+// passkeyd:user-sessions:<user id> holds the hex keyes of the
 // user's sessions, so that they can be listed and ended; it expires no
 // earlier than the last of its sessions can, and members whose session
 // has expired are dropped as they are found.
@@ -26,7 +26,7 @@
 package redis
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -44,7 +44,7 @@ import (
 // Key prefixes. They keep passkeyd's keys apart from anything else in the
 // same Redis database.
 const (
-	// sessionPrefix is followed by the hex of a session's token hash.
+	// sessionPrefix is followed by the hex of a session's key.
 	sessionPrefix = "passkeyd:session:"
 	// userSessionsPrefix is followed by a user id.
 	userSessionsPrefix = "passkeyd:user-sessions:"
@@ -52,7 +52,6 @@ const (
 
 // The session hash's fields.
 const (
-	fieldID                = "id"
 	fieldUserID            = "user_id"
 	fieldPasskeyID         = "passkey_id"
 	fieldAuth              = "auth"
@@ -91,10 +90,10 @@ end
 //
 // KEYS[1] is the session's key, KEYS[2] its user's set. ARGV[1] is when
 // the session expires, ARGV[2] when the user's set may (both Unix
-// milliseconds), ARGV[3] the set's member (the hex token hash), and the
+// milliseconds), ARGV[3] the set's member (the hex key), and the
 // rest the hash's fields and values.
 //
-// It returns 1, or 0 when a session has that key already: a token hash
+// It returns 1, or 0 when a session has that key already: a key
 // is 256 random bits, so that is a bug, and overwriting another's session
 // would hand it to whoever holds the new token.
 var createScript = goredis.NewScript(extendLua + `
@@ -118,7 +117,7 @@ return 1
 // KEYS[1] is the session's key. ARGV[1] and ARGV[2] are the new
 // last_seen_at and expires_at (Unix microseconds), ARGV[3] the key's new
 // expiry (Unix milliseconds), ARGV[4] the user sets' prefix and ARGV[5]
-// the set's member (the hex token hash).
+// the set's member (the hex key).
 //
 // The session is also (re)added to its user's set, whose expiry is
 // extended to the session's: a live session then is always in a set that
@@ -145,7 +144,7 @@ return 1
 // sessions it deleted: 0 or 1.
 //
 // KEYS[1] is the session's key; ARGV[1] is the user sets' prefix and
-// ARGV[2] the set's member (the hex token hash).
+// ARGV[2] the set's member (the hex key).
 var deleteScript = goredis.NewScript(`
 local user = redis.call('HGET', KEYS[1], 'user_id')
 if user then
@@ -215,8 +214,8 @@ func (s *Sessions) Ping(ctx context.Context) error {
 // Close closes the connection pool.
 func (s *Sessions) Close() error { return s.client.Close() }
 
-// sessionKey is the key of the session with that token hash.
-func sessionKey(member string) string { return sessionPrefix + member }
+// sessionKey is the key of the session with that key.
+func redisSessionKey(member string) string { return sessionPrefix + member }
 
 // userKey is the key of the set of userID's sessions.
 func userKey(userID string) string { return userSessionsPrefix + userID }
@@ -238,14 +237,14 @@ func expireAt(t time.Time) string {
 // its expiry and its place in its user's set in one step, so that no
 // session exists that "log out everywhere" would miss.
 func (s *Sessions) CreateSession(ctx context.Context, sess *passkeyd.Session) error {
-	if len(sess.TokenHash) == 0 {
-		return errors.New("redis: create session: no token hash")
+	if len(sess.Key) == 0 {
+		return errors.New("redis: create session: no key")
 	}
 	auth, err := json.Marshal(sess.Auth)
 	if err != nil {
 		return fmt.Errorf("redis: create session: encode auth: %w", err)
 	}
-	member := hex.EncodeToString(sess.TokenHash)
+	member := hex.EncodeToString(sess.Key)
 	// The set must outlast every session in it; ExpiresAt is never later
 	// than AbsoluteExpiresAt, but a set that outlives a session does no
 	// harm and one that dies first hides it.
@@ -255,7 +254,6 @@ func (s *Sessions) CreateSession(ctx context.Context, sess *passkeyd.Session) er
 	}
 	args := []any{
 		expireAt(sess.ExpiresAt), expireAt(setExpiry), member,
-		fieldID, sess.ID,
 		fieldUserID, sess.UserID,
 		fieldPasskeyID, sess.PasskeyID,
 		fieldAuth, string(auth),
@@ -267,29 +265,29 @@ func (s *Sessions) CreateSession(ctx context.Context, sess *passkeyd.Session) er
 		fieldExpiresAt, micros(sess.ExpiresAt),
 		fieldAbsoluteExpiresAt, micros(sess.AbsoluteExpiresAt),
 	}
-	created, err := createScript.Run(ctx, s.client, []string{sessionKey(member), userKey(sess.UserID)}, args...).Int64()
+	created, err := createScript.Run(ctx, s.client, []string{redisSessionKey(member), userKey(sess.UserID)}, args...).Int64()
 	if err != nil {
 		return fmt.Errorf("redis: create session: %w", err)
 	}
 	if created == 0 {
-		return fmt.Errorf("redis: create session %s: a session with that token hash exists", sess.ID)
+		return fmt.Errorf("redis: create session %s: a session with that key exists", sess.ID())
 	}
 	return nil
 }
 
-// SessionByToken implements passkeyd.SessionStore. Unlike a database,
+// SessionByKey implements passkeyd.SessionStore. Unlike a database,
 // which keeps an expired session until DeleteExpiredSessions sweeps it,
 // Redis drops a session at its ExpiresAt: then it is ErrNotFound, which
 // passkeyd treats as it does an expired session.
-func (s *Sessions) SessionByToken(ctx context.Context, tokenHash []byte) (*passkeyd.Session, error) {
-	fields, err := s.client.HGetAll(ctx, sessionKey(hex.EncodeToString(tokenHash))).Result()
+func (s *Sessions) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session, error) {
+	fields, err := s.client.HGetAll(ctx, redisSessionKey(hex.EncodeToString(key))).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis: session by token: %w", err)
 	}
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("redis: session by token: %w", passkeyd.ErrNotFound)
 	}
-	sess, err := decode(tokenHash, fields)
+	sess, err := decode(key, fields)
 	if err != nil {
 		return nil, fmt.Errorf("redis: session by token: %w", err)
 	}
@@ -297,10 +295,9 @@ func (s *Sessions) SessionByToken(ctx context.Context, tokenHash []byte) (*passk
 }
 
 // decode makes a session of its hash's fields.
-func decode(tokenHash []byte, fields map[string]string) (*passkeyd.Session, error) {
+func decode(key []byte, fields map[string]string) (*passkeyd.Session, error) {
 	sess := &passkeyd.Session{
-		ID:        fields[fieldID],
-		TokenHash: slices.Clone(tokenHash),
+		Key:       slices.Clone(key),
 		UserID:    fields[fieldUserID],
 		PasskeyID: fields[fieldPasskeyID],
 		Provider:  fields[fieldProvider],
@@ -309,13 +306,13 @@ func decode(tokenHash []byte, fields map[string]string) (*passkeyd.Session, erro
 	}
 	// A hash without these is not one CreateSession wrote (nothing else
 	// writes whole sessions): better an error than a session of nobody.
-	for _, f := range []string{fieldID, fieldUserID, fieldAuth} {
+	for _, f := range []string{fieldUserID, fieldAuth} {
 		if _, ok := fields[f]; !ok {
-			return nil, fmt.Errorf("session %x: no %s", tokenHash, f)
+			return nil, fmt.Errorf("session %x: no %s", key, f)
 		}
 	}
 	if err := json.Unmarshal([]byte(fields[fieldAuth]), &sess.Auth); err != nil {
-		return nil, fmt.Errorf("session %s: auth: %w", sess.ID, err)
+		return nil, fmt.Errorf("session %s: auth: %w", sess.ID(), err)
 	}
 	for _, t := range []struct {
 		field string
@@ -328,7 +325,7 @@ func decode(tokenHash []byte, fields map[string]string) (*passkeyd.Session, erro
 	} {
 		us, err := strconv.ParseInt(fields[t.field], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("session %s: %s: %w", sess.ID, t.field, err)
+			return nil, fmt.Errorf("session %s: %s: %w", sess.ID(), t.field, err)
 		}
 		*t.to = time.UnixMicro(us).UTC()
 	}
@@ -338,9 +335,9 @@ func decode(tokenHash []byte, fields map[string]string) (*passkeyd.Session, erro
 // TouchSession implements passkeyd.SessionStore. It changes a session
 // that exists and never makes one: a session deleted meanwhile stays
 // deleted, and the touch is ErrNotFound.
-func (s *Sessions) TouchSession(ctx context.Context, tokenHash []byte, seen, expires time.Time) error {
-	member := hex.EncodeToString(tokenHash)
-	touched, err := touchScript.Run(ctx, s.client, []string{sessionKey(member)},
+func (s *Sessions) TouchSession(ctx context.Context, key []byte, seen, expires time.Time) error {
+	member := hex.EncodeToString(key)
+	touched, err := touchScript.Run(ctx, s.client, []string{redisSessionKey(member)},
 		micros(seen), micros(expires), expireAt(expires), userSessionsPrefix, member).Int64()
 	if err != nil {
 		return fmt.Errorf("redis: touch session: %w", err)
@@ -352,9 +349,9 @@ func (s *Sessions) TouchSession(ctx context.Context, tokenHash []byte, seen, exp
 }
 
 // DeleteSession implements passkeyd.SessionStore.
-func (s *Sessions) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	member := hex.EncodeToString(tokenHash)
-	if err := deleteScript.Run(ctx, s.client, []string{sessionKey(member)}, userSessionsPrefix, member).Err(); err != nil {
+func (s *Sessions) DeleteSession(ctx context.Context, key []byte) error {
+	member := hex.EncodeToString(key)
+	if err := deleteScript.Run(ctx, s.client, []string{redisSessionKey(member)}, userSessionsPrefix, member).Err(); err != nil {
 		return fmt.Errorf("redis: delete session: %w", err)
 	}
 	return nil
@@ -362,7 +359,7 @@ func (s *Sessions) DeleteSession(ctx context.Context, tokenHash []byte) error {
 
 // UserSessions implements passkeyd.SessionStore. Sessions that Redis has
 // expired are still in the user's set; they are skipped and taken out of
-// it. (Taking one out cannot lose a live session: a token hash that is
+// it. (Taking one out cannot lose a live session: a key that is
 // gone never comes back, as only a new login makes a session, with a new
 // token.)
 func (s *Sessions) UserSessions(ctx context.Context, userID string) ([]*passkeyd.Session, error) {
@@ -378,7 +375,7 @@ func (s *Sessions) UserSessions(ctx context.Context, userID string) ([]*passkeyd
 	cmds := make([]*goredis.MapStringStringCmd, len(members))
 	if _, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, m := range members {
-			cmds[i] = p.HGetAll(ctx, sessionKey(m))
+			cmds[i] = p.HGetAll(ctx, redisSessionKey(m))
 		}
 		return nil
 	}); err != nil {
@@ -414,7 +411,7 @@ func (s *Sessions) UserSessions(ctx context.Context, userID string) ([]*passkeyd
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 			return c
 		}
-		return cmp.Compare(b.ID, a.ID)
+		return bytes.Compare(b.Key, a.Key)
 	})
 	return out, nil
 }

@@ -146,15 +146,16 @@ func (b *browser) sessionToken(base string) string {
 	return ""
 }
 
-// tokenKey is how a session token is stored: the hex of its SHA-256 (in
-// Redis keys; the database column holds the bytes).
+// tokenKey is how a session token is stored, in hex (in Redis keys; the
+// database column holds the bytes): the token's first 8 bytes (its
+// expiry), then the SHA-256 of the rest (its secret).
 func tokenKey(token string) string {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
+	if err != nil || len(raw) != 40 {
 		return "not a token: " + token
 	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
+	sum := sha256.Sum256(raw[8:])
+	return hex.EncodeToString(append(raw[:8:8], sum[:]...))
 }
 
 // withToken returns a new browser holding only the session cookie token

@@ -146,7 +146,7 @@ type storedSession struct {
 // token hash (see tokenKey).
 func storedSessions(t *testing.T, store *postgres.DB) map[string]storedSession {
 	t.Helper()
-	rows, err := store.SQL().Query(`SELECT token_hash, user_id, auth FROM sessions`)
+	rows, err := store.SQL().Query(`SELECT key, user_id, auth FROM sessions`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func (s sessionStore) has(t *testing.T, token string) bool {
 		return n == 1
 	}
 	var n int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE encode(token_hash, 'hex') = $1`, tokenKey(token)).Scan(&n); err != nil {
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE encode(key, 'hex') = $1`, tokenKey(token)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1

@@ -55,6 +55,7 @@ type DB struct {
 
 	// write is the pool the writer's connection comes from; its second
 	// connection serves Migrate and SQL.
+	path  string
 	write *sql.DB
 	read  *sql.DB
 	stmts sync.Map // read-pool query → *sql.Stmt
@@ -82,6 +83,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Each write runs in a savepoint (group commit), whose journal would
+	// otherwise be a temporary file: a write and a seek more per page.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	// Transactions begun through database/sql (Migrate) take the write
 	// lock when they begin, so that one never fails upgrading a read lock
 	// while another process writes.
@@ -113,7 +117,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxIdleConns(4)
 	d := &DB{
-		write: write, read: read,
+		path: path, write: write, read: read,
 		queue: make(chan *writeJob, 1024),
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -389,6 +393,69 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
+}
+
+// sweepBatch is how many idle sessions one write of the sweep deletes.
+const sweepBatch = 256
+
+// DeleteExpiredSessions implements passkeyd.SessionStore. The sessions
+// past their lifetime are a range of the key, deleted at once. Those that
+// ended unused are found by a scan of expires_at (not indexed, so that
+// using a session moves it in no index), run on a reader so that the
+// writer — and every login waiting for it — is not held for the length of
+// a scan, then deleted a batch at a time, each row only if it is still
+// expired: one used meanwhile stays.
+func (d *DB) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error) {
+	res, err := conn{d}.Exec(ctx, `DELETE FROM sessions WHERE key < $1`, sqlstore.KeyBefore(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	rows, err := d.read.QueryContext(ctx, `SELECT key FROM sessions WHERE expires_at < $1`, t.UnixMicro())
+	if err != nil {
+		return n, fmt.Errorf("find idle sessions: %w", err)
+	}
+	var idle [][]byte
+	for rows.Next() {
+		var key []byte
+		if err := rows.Scan(&key); err != nil {
+			rows.Close()
+			return n, fmt.Errorf("find idle sessions: %w", err)
+		}
+		idle = append(idle, key)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("find idle sessions: %w", err)
+	}
+	for len(idle) > 0 {
+		batch := idle[:min(sweepBatch, len(idle))]
+		idle = idle[len(batch):]
+		var deleted int64
+		err := d.writeTx(ctx, func(tx sqlstore.Tx) error {
+			deleted = 0
+			for _, key := range batch {
+				res, err := tx.Exec(`DELETE FROM sessions WHERE key = $1 AND expires_at < $2`, key, t.UnixMicro())
+				if err != nil {
+					return err
+				}
+				k, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				deleted += k
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("delete idle sessions: %w", err)
+		}
+		n += deleted
+	}
+	return n, nil
 }
 
 // WriteStats counts what the writer has done since Open.

@@ -50,7 +50,7 @@ func enqueue(d *DB, fn func(sqlstore.Tx) error) *writeJob {
 
 func insertChallenge(key string) func(sqlstore.Tx) error {
 	return func(tx sqlstore.Tx) error {
-		_, err := tx.Exec(`INSERT INTO used_challenges (key, expires_at) VALUES ($1, 0)`, []byte(key))
+		_, err := tx.Exec(`INSERT INTO used_challenges (key) VALUES ($1)`, []byte(key))
 		return err
 	}
 }

@@ -3,7 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -19,8 +19,9 @@ import (
 // newChallenge returns the record of a freshly used challenge, kept until
 // expires: the SHA-256 of 32 random bytes, as the Service makes it.
 func newChallenge(expires time.Time) *passkeyd.UsedChallenge {
-	sum := sha256.Sum256(randomBytes(32))
-	return &passkeyd.UsedChallenge{Key: sum[:], ExpiresAt: micro(expires)}
+	expires = expires.Truncate(time.Millisecond)
+	key := binary.BigEndian.AppendUint64(nil, uint64(expires.UnixMilli()))
+	return &passkeyd.UsedChallenge{Key: append(key, randomBytes(24)...), ExpiresAt: expires}
 }
 
 // sameChallenge returns another record of c's challenge, as a replayed
@@ -96,12 +97,12 @@ func newLoginFixture(t *testing.T, s Store, username string) loginFixture {
 // passkey, at at, that replaces f's session.
 func (f loginFixture) passkeyLogin(signCount uint32, at time.Time) *passkeyd.LoginCommit {
 	return &passkeyd.LoginCommit{
-		Challenge:     newChallenge(at.Add(5 * time.Minute)),
-		PasskeyUse:    used(f.passkey, signCount, at),
-		UserID:        f.user.ID,
-		At:            micro(at),
-		Session:       withPasskey(newSession(f.user.ID, at), f.passkey, false),
-		ReplacedToken: bytes.Clone(f.old.TokenHash),
+		Challenge:       newChallenge(at.Add(5 * time.Minute)),
+		PasskeyUse:      used(f.passkey, signCount, at),
+		UserID:          f.user.ID,
+		At:              micro(at),
+		Session:         withPasskey(newSession(f.user.ID, at), f.passkey, false),
+		ReplacedSession: bytes.Clone(f.old.Key),
 	}
 }
 
@@ -150,7 +151,7 @@ func testCommitLogin(t *testing.T, s Store) {
 				}
 			}
 			if tt.replace {
-				c.ReplacedToken = full.ReplacedToken
+				c.ReplacedSession = full.ReplacedSession
 			}
 			var want *passkeyd.Session
 			if c.Session != nil {
@@ -177,7 +178,7 @@ func testCommitLogin(t *testing.T, s Store) {
 				wantSession(t, s, want)
 			}
 			if tt.replace {
-				wantNoSession(t, s, f.old.TokenHash)
+				wantNoSession(t, s, f.old.Key)
 			} else {
 				wantSession(t, s, f.old)
 			}
@@ -188,8 +189,8 @@ func testCommitLogin(t *testing.T, s Store) {
 				wantChallengeFree(t, s, full.Challenge)
 			}
 			if !tt.session && !tt.foreignUser {
-				if got := sessionIDs(t, s, f.user.ID); !reflect.DeepEqual(got, []string{f.old.ID}) {
-					t.Errorf("sessions after a commit without one = %v, want only the old %s", got, f.old.ID)
+				if got := sessionIDs(t, s, f.user.ID); !reflect.DeepEqual(got, []string{f.old.ID()}) {
+					t.Errorf("sessions after a commit without one = %v, want only the old %s", got, f.old.ID())
 				}
 			}
 		})
@@ -233,7 +234,7 @@ func testCommitLoginReplay(t *testing.T, s Store) {
 	later := at.Add(time.Minute)
 	replay := f.passkeyLogin(first.PasskeyUse.SignCount+10, later)
 	replay.Challenge = sameChallenge(first.Challenge, later.Add(5*time.Minute))
-	replay.ReplacedToken = bytes.Clone(first.Session.TokenHash)
+	replay.ReplacedSession = bytes.Clone(first.Session.Key)
 	if err := s.CommitLogin(ctx, replay); !errors.Is(err, passkeyd.ErrChallengeUsed) {
 		t.Fatalf("replayed CommitLogin = %v, want ErrChallengeUsed", err)
 	}
@@ -242,10 +243,10 @@ func testCommitLoginReplay(t *testing.T, s Store) {
 	if got := lastLogin(t, s, f.user.ID); !got.Equal(at) {
 		t.Errorf("LastLoginAt = %v after the replay, want the first login's %v", got, at)
 	}
-	wantNoSession(t, s, replay.Session.TokenHash)
+	wantNoSession(t, s, replay.Session.Key)
 	wantSession(t, s, first.Session)
-	if got := sessionIDs(t, s, f.user.ID); !reflect.DeepEqual(got, []string{first.Session.ID}) {
-		t.Errorf("sessions after the replay = %v, want only the first login's %s", got, first.Session.ID)
+	if got := sessionIDs(t, s, f.user.ID); !reflect.DeepEqual(got, []string{first.Session.ID()}) {
+		t.Errorf("sessions after the replay = %v, want only the first login's %s", got, first.Session.ID())
 	}
 }
 
@@ -292,7 +293,7 @@ func testCommitLoginDisabledPasskey(t *testing.T, s Store) {
 			if got := lastLogin(t, s, f.user.ID); !got.IsZero() {
 				t.Errorf("LastLoginAt = %v, want none", got)
 			}
-			wantNoSession(t, s, c.Session.TokenHash)
+			wantNoSession(t, s, c.Session.Key)
 			wantSession(t, s, f.old)
 			// Nothing was written, so neither was the challenge.
 			wantChallengeFree(t, s, c.Challenge)
@@ -352,10 +353,10 @@ func testCommitLoginConcurrentReplay(t *testing.T, s Store) {
 	if got := lastLogin(t, s, f.user.ID); !got.Equal(w.At) {
 		t.Errorf("LastLoginAt = %v, want the winner's %v", got, w.At)
 	}
-	if got := sessionIDs(t, s, f.user.ID); !reflect.DeepEqual(got, []string{w.Session.ID}) {
-		t.Errorf("sessions = %v, want only the winner's %s", got, w.Session.ID)
+	if got := sessionIDs(t, s, f.user.ID); !reflect.DeepEqual(got, []string{w.Session.ID()}) {
+		t.Errorf("sessions = %v, want only the winner's %s", got, w.Session.ID())
 	}
-	wantNoSession(t, s, f.old.TokenHash)
+	wantNoSession(t, s, f.old.Key)
 }
 
 // testCommitRegistration checks that a registration stores its passkey
@@ -440,13 +441,14 @@ func testCommitRegistration(t *testing.T, s Store) {
 // expired anyway — and keeps refusing the others.
 func testUsedChallengeSweep(t *testing.T, s Store) {
 	ctx := context.Background()
-	cut := micro(time.Now())
+	// Keys carry their expiry to the millisecond.
+	cut := time.Now().Truncate(time.Millisecond)
 	tests := []struct {
 		expires time.Time
 		swept   bool
 	}{
 		{cut.Add(-time.Hour), true},
-		{cut.Add(-time.Microsecond), true},
+		{cut.Add(-time.Millisecond), true},
 		{cut, false},
 		{cut.Add(time.Hour), false},
 	}

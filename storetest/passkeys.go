@@ -208,3 +208,35 @@ func testCredentialIDUnique(t *testing.T, s Store) {
 		t.Fatalf("%d racing registrations of one credential id succeeded, want 1", ok)
 	}
 }
+
+// testPasskeyAndOwner checks, for a store that offers it, that reading a
+// passkey with its user in one go gives what the two reads give, and
+// ErrNotFound for an unknown credential.
+func testPasskeyAndOwner(t *testing.T, s Store) {
+	owners, ok := s.(passkeyd.PasskeyOwnerLookup)
+	if !ok {
+		t.Skip("the store does not read a passkey with its user in one query")
+	}
+	ctx := context.Background()
+	u := mustUser(t, s, "victor")
+	mustPasskey(t, s, u.ID, time.Now())
+	p := mustPasskey(t, s, u.ID, time.Now())
+	gotP, gotU, err := owners.PasskeyAndOwner(ctx, p.CredentialID)
+	if err != nil {
+		t.Fatalf("PasskeyAndOwner: %v", err)
+	}
+	wantP, err := s.PasskeyByCredentialID(ctx, p.CredentialID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantU, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotP, wantP) || !reflect.DeepEqual(gotU, wantU) {
+		t.Errorf("PasskeyAndOwner = %+v, %+v; want %+v, %+v", gotP, gotU, wantP, wantU)
+	}
+	if _, _, err := owners.PasskeyAndOwner(ctx, randomBytes(32)); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("PasskeyAndOwner of an unknown credential = %v, want ErrNotFound", err)
+	}
+}

@@ -300,7 +300,7 @@ func (ts *testServer) storedSession(token string) bool {
 		return false
 	}
 	sum := sha256.Sum256(raw)
-	_, err = ts.store.SessionByToken(context.Background(), sum[:])
+	_, err = ts.store.SessionByKey(context.Background(), sum[:])
 	if errors.Is(err, passkeyd.ErrNotFound) {
 		return false
 	}

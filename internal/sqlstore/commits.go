@@ -41,8 +41,8 @@ func (s *Store) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error 
 				return err
 			}
 		}
-		if c.ReplacedToken != nil {
-			if _, err := tx.Exec(`DELETE FROM sessions WHERE token_hash = $1`, c.ReplacedToken); err != nil {
+		if c.ReplacedSession != nil {
+			if _, err := tx.Exec(`DELETE FROM sessions WHERE key = $1`, c.ReplacedSession); err != nil {
 				return err
 			}
 		}
@@ -62,8 +62,7 @@ func (s *Store) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error 
 // useChallenge records a challenge as used, or fails with
 // ErrChallengeUsed when it was already.
 func useChallenge(tx Tx, u *passkeyd.UsedChallenge) error {
-	n, err := rowsAffected(tx.Exec(`INSERT INTO used_challenges (key, expires_at) VALUES ($1, $2)
-		ON CONFLICT (key) DO NOTHING`, u.Key, micros(u.ExpiresAt)))
+	n, err := rowsAffected(tx.Exec(`INSERT INTO used_challenges (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`, u.Key))
 	if err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func TransportsJSON(p *passkeyd.Passkey) ([]byte, error) {
 
 // DeleteUsedChallenges implements passkeyd.Store.
 func (s *Store) DeleteUsedChallenges(ctx context.Context, t time.Time) (int64, error) {
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM used_challenges WHERE expires_at < $1`, micros(t)))
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM used_challenges WHERE key < $1`, KeyBefore(t)))
 	if err != nil {
 		return 0, fmt.Errorf("delete used challenges: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
@@ -17,26 +18,72 @@ const PasskeyColumns = `id, user_id, credential_id, public_key, public_key_algor
 	attestation_format, aaguid, sign_count, transports, attachment, user_verified, backup_eligible,
 	backup_state, clone_warning, name, platform, provider, enabled, created_at, last_used_at`
 
+// passkeyRow receives a row of PasskeyColumns.
+type passkeyRow struct {
+	p          passkeyd.Passkey
+	transports string
+	created    int64
+	lastUsed   sql.NullInt64
+}
+
+// dest is what Scan fills, in PasskeyColumns' order.
+func (r *passkeyRow) dest() []any {
+	p := &r.p
+	return []any{&p.ID, &p.UserID, &p.CredentialID, &p.PublicKey, &p.PublicKeyAlgorithm, &p.AttestationType,
+		&p.AttestationFormat, &p.AAGUID, &p.SignCount, &r.transports, &p.Attachment, &p.UserVerified, &p.BackupEligible,
+		&p.BackupState, &p.CloneWarning, &p.Name, &p.Platform, &p.Provider, &p.Enabled, &r.created, &r.lastUsed}
+}
+
+// passkey returns the passkey the row held.
+func (r *passkeyRow) passkey() (*passkeyd.Passkey, error) {
+	if err := json.Unmarshal([]byte(r.transports), &r.p.Transports); err != nil {
+		return nil, fmt.Errorf("passkey %s: transports: %w", r.p.ID, err)
+	}
+	r.p.CreatedAt = time.UnixMicro(r.created).UTC()
+	r.p.LastUsedAt = fromMicros(r.lastUsed)
+	return &r.p, nil
+}
+
 func scanPasskey(row Row) (*passkeyd.Passkey, error) {
-	var p passkeyd.Passkey
-	var transports string
-	var created int64
-	var lastUsed sql.NullInt64
-	err := row.Scan(&p.ID, &p.UserID, &p.CredentialID, &p.PublicKey, &p.PublicKeyAlgorithm, &p.AttestationType,
-		&p.AttestationFormat, &p.AAGUID, &p.SignCount, &transports, &p.Attachment, &p.UserVerified, &p.BackupEligible,
-		&p.BackupState, &p.CloneWarning, &p.Name, &p.Platform, &p.Provider, &p.Enabled, &created, &lastUsed)
-	if err != nil {
+	var r passkeyRow
+	if err := row.Scan(r.dest()...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, passkeyd.ErrNotFound
 		}
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(transports), &p.Transports); err != nil {
-		return nil, fmt.Errorf("passkey %s: transports: %w", p.ID, err)
+	return r.passkey()
+}
+
+// qualified prefixes each of a list of columns with a table's name.
+func qualified(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
 	}
-	p.CreatedAt = time.UnixMicro(created).UTC()
-	p.LastUsedAt = fromMicros(lastUsed)
-	return &p, nil
+	return strings.Join(cols, ", ")
+}
+
+// passkeyAndOwnerSQL reads a passkey and its user in one query.
+var passkeyAndOwnerSQL = `SELECT ` + qualified("p", PasskeyColumns) + `, ` + qualified("u", userColumns) + `
+	FROM passkeys p JOIN users u ON u.id = p.user_id WHERE p.credential_id = $1`
+
+// PasskeyAndOwner implements passkeyd.PasskeyOwnerLookup: a login's two
+// reads in one.
+func (s *Store) PasskeyAndOwner(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, *passkeyd.User, error) {
+	var pr passkeyRow
+	var ur userRow
+	if err := s.c.QueryRow(ctx, passkeyAndOwnerSQL, credentialID).Scan(append(pr.dest(), ur.dest()...)...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = passkeyd.ErrNotFound
+		}
+		return nil, nil, fmt.Errorf("passkey and owner: %w", err)
+	}
+	p, err := pr.passkey()
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, ur.user(), nil
 }
 
 // CreatePasskey implements passkeyd.PasskeyStore.

@@ -12,19 +12,35 @@ import (
 
 const userColumns = `id, username, display_name, webauthn_handle, password_hash, staff, created_at, last_login_at`
 
+// userRow receives a row of userColumns.
+type userRow struct {
+	u         passkeyd.User
+	created   int64
+	lastLogin sql.NullInt64
+}
+
+// dest is what Scan fills, in userColumns' order.
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.Username, &u.DisplayName, &u.Handle, &u.PasswordHash, &u.Staff, &r.created, &r.lastLogin}
+}
+
+// user returns the user the row held.
+func (r *userRow) user() *passkeyd.User {
+	r.u.CreatedAt = time.UnixMicro(r.created).UTC()
+	r.u.LastLoginAt = fromMicros(r.lastLogin)
+	return &r.u
+}
+
 func scanUser(row Row) (*passkeyd.User, error) {
-	var u passkeyd.User
-	var created int64
-	var lastLogin sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Handle, &u.PasswordHash, &u.Staff, &created, &lastLogin); err != nil {
+	var r userRow
+	if err := row.Scan(r.dest()...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, passkeyd.ErrNotFound
 		}
 		return nil, err
 	}
-	u.CreatedAt = time.UnixMicro(created).UTC()
-	u.LastLoginAt = fromMicros(lastLogin)
-	return &u, nil
+	return r.user(), nil
 }
 
 // CreateUser implements passkeyd.UserStore.

@@ -3,12 +3,12 @@
 -- challenge was used, written by the finish that used it.
 DROP TABLE ceremonies;
 
+-- The challenges used. A challenge starts with its ceremony's expiry (8
+-- bytes, big-endian Unix milliseconds), so keys grow with time: a new one
+-- lands at one end of the index, and sweeping is a range at the other.
 CREATE TABLE used_challenges (
-	-- SHA-256 of the challenge.
-	key        BLOB PRIMARY KEY,
-	expires_at INTEGER NOT NULL
+	key BLOB PRIMARY KEY
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX used_challenges_expires_idx ON used_challenges (expires_at);
 
 -- The keys that seal pending ceremonies; the newest unretired one seals.
 CREATE TABLE ceremony_keys (
@@ -18,14 +18,15 @@ CREATE TABLE ceremony_keys (
 	retired_at INTEGER
 ) STRICT;
 
--- Sessions keep the SHA-256 of their token, never the token, and know
--- their user. The old sessions (scs's layout, raw tokens) are dropped:
--- everyone logs in once more after the upgrade.
+-- Sessions keep the SHA-256 of their token's secret, never the token, and
+-- know their user. The old sessions (scs's layout, raw tokens) are
+-- dropped: everyone logs in once more after the upgrade.
 DROP TABLE sessions;
 CREATE TABLE sessions (
-	token_hash          BLOB PRIMARY KEY,
-	-- The public id, to list and end a session by.
-	id                  TEXT NOT NULL UNIQUE,
+	-- The session's absolute expiry (8 bytes, big-endian Unix
+	-- milliseconds), then the SHA-256 of the token's secret: keys grow
+	-- with time, like used_challenges'.
+	key                 BLOB PRIMARY KEY,
 	-- No foreign key: a host application's users may live elsewhere.
 	user_id             TEXT NOT NULL,
 	passkey_id          TEXT NOT NULL,
@@ -36,8 +37,10 @@ CREATE TABLE sessions (
 	browser             TEXT NOT NULL,
 	created_at          INTEGER NOT NULL,
 	last_seen_at        INTEGER NOT NULL,
+	-- When the session ends unless used again. Not indexed: every use
+	-- would then move the session in that index too; sessions that ended
+	-- this way are found by a scan (see the sqlite package).
 	expires_at          INTEGER NOT NULL,
 	absolute_expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX sessions_user_idx ON sessions (user_id);
-CREATE INDEX sessions_expires_idx ON sessions (expires_at);
