@@ -345,7 +345,7 @@ func testDeleteExpiredSessions(t *testing.T, s passkeyd.SessionStore, o SessionO
 		expires time.Time
 		swept   bool
 	}{
-		{cut.Add(-time.Hour), true},
+		{cut.Add(-2 * time.Hour), true},
 		{cut.Add(-time.Microsecond), true},
 		{cut, false},
 		{cut.Add(time.Microsecond), false},
