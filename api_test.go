@@ -139,6 +139,14 @@ type client struct {
 	ua   string // sent as User-Agent when set
 }
 
+// clientWithoutCookies returns a client that keeps no cookies, as a
+// mobile app using the JSON API may not.
+func (h *harness) clientWithoutCookies() *client {
+	c := h.client()
+	c.http.Jar = nil
+	return c
+}
+
 func (h *harness) client() *client {
 	jar, _ := cookiejar.New(nil)
 	// srv.Client() is one shared *http.Client: copy it, or every client
@@ -198,8 +206,9 @@ func (c *client) do(method, path string, body []byte) (int, []byte) {
 	return status, b
 }
 
-// doFull sends a request and returns the status, headers and body.
-func (c *client) doFull(method, path string, body []byte) (int, http.Header, []byte) {
+// doFull sends a request, with the extra headers given, and returns the
+// status, headers and body.
+func (c *client) doFull(method, path string, body []byte, extra ...http.Header) (int, http.Header, []byte) {
 	c.t.Helper()
 	req, err := http.NewRequest(method, c.h.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -207,6 +216,11 @@ func (c *client) doFull(method, path string, body []byte) (int, http.Header, []b
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range extra {
+		for k, v := range h {
+			req.Header[k] = v
+		}
 	}
 	if c.ua != "" {
 		req.Header.Set("User-Agent", c.ua)

@@ -151,45 +151,26 @@ func TestCeremonyWithoutCookies(t *testing.T) {
 	a := passkeytest.New(h.origin, passkeytest.Options{})
 	owner.register(a, "")
 
-	app := *h.srv.Client() // no cookie jar
-	post := func(path string, body []byte, header http.Header) (*http.Response, []byte) {
-		req, err := http.NewRequest("POST", h.srv.URL+path, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		resp, err := app.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		if _, err := buf.ReadFrom(resp.Body); err != nil {
-			t.Fatal(err)
-		}
-		return resp, buf.Bytes()
-	}
-	begin, opts := post("/api/login/begin", nil, nil)
-	state := begin.Header.Get(passkeyd.CeremonyHeader)
-	if begin.StatusCode != http.StatusOK || state == "" {
-		t.Fatalf("begin: %d, header %q", begin.StatusCode, state)
+	app := h.clientWithoutCookies()
+	status, hdr, opts := app.doFull("POST", "/api/login/begin", nil)
+	state := hdr.Get(passkeyd.CeremonyHeader)
+	if status != http.StatusOK || state == "" {
+		t.Fatalf("begin: %d, header %q", status, state)
 	}
 	assertion, err := a.Login(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Without the state nothing is pending.
-	if r, b := post("/api/login/finish", assertion, nil); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("finish without state: %d %s", r.StatusCode, b)
+	if status, _, b := app.doFull("POST", "/api/login/finish", assertion); status != http.StatusUnauthorized {
+		t.Fatalf("finish without state: %d %s", status, b)
 	}
-	finish, body := post("/api/login/finish", assertion, http.Header{passkeyd.CeremonyHeader: {state}})
-	if finish.StatusCode != http.StatusOK {
-		t.Fatalf("finish: %d %s", finish.StatusCode, body)
+	status, hdr, body := app.doFull("POST", "/api/login/finish", assertion, http.Header{passkeyd.CeremonyHeader: {state}})
+	if status != http.StatusOK {
+		t.Fatalf("finish: %d %s", status, body)
 	}
 	var token string
-	for _, ck := range finish.Cookies() {
+	for _, ck := range (&http.Response{Header: hdr}).Cookies() {
 		if ck.Name == passkeyd.CookieName {
 			token = ck.Value
 		}
@@ -253,7 +234,7 @@ func TestSealedStateRefused(t *testing.T) {
 			resp := assertion(t, a, opts, passkeytest.Tamper{})
 			before := w.h.snapshot()
 			bare := w.h.client().on(t) // no ceremony cookie: the header is all it has
-			status, b := bare.doWith("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {tc.state(genuine)}})
+			status, _, b := bare.doFull("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {tc.state(genuine)}})
 			if status != http.StatusUnauthorized {
 				t.Fatalf("finish = %d %s, want 401", status, b)
 			}
@@ -265,7 +246,7 @@ func TestSealedStateRefused(t *testing.T) {
 				t.Errorf("logged in as %q", got)
 			}
 			// The genuine state still works: nothing was used up.
-			status, b = bare.doWith("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {genuine}})
+			status, _, b = bare.doFull("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {genuine}})
 			if status != http.StatusOK || bare.whoami() != alice.ID {
 				t.Fatalf("genuine finish = %d %s", status, b)
 			}
@@ -278,29 +259,6 @@ func TestSealedStateRefused(t *testing.T) {
 		w.clock.Advance(time.Minute)
 		anon.mustError(http.StatusUnauthorized, "expired_challenge", "POST", "/api/login/finish", resp)
 	})
-}
-
-// doWith sends a request with extra headers and returns the status and
-// body.
-func (c *client) doWith(method, path string, body []byte, header http.Header) (int, []byte) {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.h.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		c.t.Fatal(err)
-	}
-	return resp.StatusCode, buf.Bytes()
 }
 
 // Two instances on one database finish each other's ceremonies, and a
@@ -322,7 +280,7 @@ func TestCeremonyKeyRotation(t *testing.T) {
 		return hdr.Get(passkeyd.CeremonyHeader), assertion(t, key, opts, passkeytest.Tamper{})
 	}
 	finish := func(h *harness, state string, resp []byte) int {
-		status, _ := h.client().doWith("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {state}})
+		status, _, _ := h.client().doFull("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {state}})
 		return status
 	}
 	keyID := func(state string) byte {

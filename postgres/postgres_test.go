@@ -3,8 +3,6 @@ package postgres_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -21,85 +18,14 @@ import (
 
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/migrate"
+	"github.com/passkeyd/passkeyd/internal/pgtest"
 	"github.com/passkeyd/passkeyd/passkeytest"
 	"github.com/passkeyd/passkeyd/postgres"
 	"github.com/passkeyd/passkeyd/storetest"
 )
 
-// defaultTestDSN is the server the tests use when PASSKEYD_TEST_POSTGRES
-// is not set: a local PostgreSQL with trust authentication.
-const defaultTestDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // openTimeout is the deadline the passkeyd command gives Open.
 const openTimeout = 10 * time.Second
-
-func testDSN() string {
-	if dsn := os.Getenv("PASSKEYD_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return defaultTestDSN
-}
-
-// serverDB connects to the test server. When it cannot, the test is
-// skipped on a developer's machine, where PostgreSQL is optional, but
-// fails in CI, where a skipped backend would pass unnoticed.
-func serverDB(t *testing.T) *postgres.DB {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
-	defer cancel()
-	db, err := postgres.Open(ctx, testDSN())
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required in CI but unreachable (PASSKEYD_TEST_POSTGRES or %s): %v", defaultTestDSN, err)
-		}
-		t.Skipf("skipping: no PostgreSQL to test against (start one, or set PASSKEYD_TEST_POSTGRES; the default is %s): %v", defaultTestDSN, err)
-	}
-	return db
-}
-
-// freshSchema makes an empty schema of its own for the test, dropped when
-// the test ends, and returns a connection string whose search_path is that
-// schema. Every table the store makes or uses then lives in it, so tests,
-// and test runs in parallel, never see each other's rows.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	admin := serverDB(t)
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.SQL().Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	// Cleanups run last-registered first, so the stores that the test
-	// opens later are closed before their schema goes.
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withParam(t, testDSN(), "search_path", schema)
-}
-
-// withParam adds a setting to a connection string in either of the forms
-// pgx takes: a URL or keyword/value pairs.
-func withParam(t *testing.T, dsn, key, value string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("test DSN: %v", err)
-		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " " + key + "=" + value
-}
 
 // open opens dsn and closes it when the test ends.
 func open(t *testing.T, dsn string) *postgres.DB {
@@ -117,7 +43,7 @@ func open(t *testing.T, dsn string) *postgres.DB {
 // openTemp returns a migrated store in a fresh schema.
 func openTemp(t *testing.T) *postgres.DB {
 	t.Helper()
-	db := open(t, freshSchema(t))
+	db := open(t, pgtest.Schema(t, "t_"))
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +95,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 // would fail.
 func TestConcurrentMigrate(t *testing.T) {
 	t.Parallel()
-	dsn := freshSchema(t)
+	dsn := pgtest.Schema(t, "t_")
 	dbs := []*postgres.DB{open(t, dsn), open(t, dsn)}
 	start := make(chan struct{})
 	errs := make([]error, len(dbs))
@@ -200,7 +126,7 @@ func TestConcurrentMigrate(t *testing.T) {
 func TestMigrateUpgradesOlderSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := open(t, freshSchema(t))
+	db := open(t, pgtest.Schema(t, "t_"))
 	// The files on disk are the ones the package embeds.
 	ms, err := migrate.Load(os.DirFS("."), "migrations")
 	if err != nil {
@@ -350,7 +276,7 @@ func TestOneCommitPerFinish(t *testing.T) {
 
 func TestPingAndClose(t *testing.T) {
 	t.Parallel()
-	db := serverDB(t)
+	db := pgtest.Server(t)
 	ctx := context.Background()
 	if err := db.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
@@ -365,14 +291,14 @@ func TestPingAndClose(t *testing.T) {
 
 func TestPoolSettings(t *testing.T) {
 	t.Parallel()
-	serverDB(t).Close() // skip (or fail in CI) when there is no server
-	db := open(t, testDSN())
+	pgtest.Server(t).Close() // skip (or fail in CI) when there is no server
+	db := open(t, pgtest.DSN())
 	if got := db.SQL().Stats().MaxOpenConnections; got != 20 {
 		t.Errorf("default MaxOpenConnections = %d, want 20", got)
 	}
-	dsn := withParam(t, testDSN(), "pool_max_conns", "3")
-	dsn = withParam(t, dsn, "pool_max_conn_lifetime", "1h")
-	dsn = withParam(t, dsn, "pool_max_conn_idle_time", "1m")
+	dsn := pgtest.WithParam(t, pgtest.DSN(), "pool_max_conns", "3")
+	dsn = pgtest.WithParam(t, dsn, "pool_max_conn_lifetime", "1h")
+	dsn = pgtest.WithParam(t, dsn, "pool_max_conn_idle_time", "1m")
 	db = open(t, dsn)
 	if got := db.SQL().Stats().MaxOpenConnections; got != 3 {
 		t.Errorf("MaxOpenConnections with pool_max_conns=3 = %d, want 3", got)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/pgtest"
 	"github.com/passkeyd/passkeyd/passkeytest"
 	"github.com/passkeyd/passkeyd/password"
 	"github.com/passkeyd/passkeyd/postgres"
@@ -493,7 +494,7 @@ func TestStorageOutage(t *testing.T) {
 	// The instances' connections carry a name of their own, so that the
 	// test can have PostgreSQL end exactly those.
 	appName := "scaleout_outage_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	a, b := startPair(t, withParam(t, viaProxy(t, dsn, proxy.addr()), "application_name", appName), "db")
+	a, b := startPair(t, pgtest.WithParam(t, viaProxy(t, dsn, proxy.addr()), "application_name", appName), "db")
 	insts := []*instance{a, b}
 	const users = 8
 	members := populate(t, store, insts, "outage", users+1, func(int) bool { return true })

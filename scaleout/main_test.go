@@ -2,8 +2,6 @@ package scaleout_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/passkeyd/passkeyd/internal/pgtest"
 	"github.com/passkeyd/passkeyd/internal/proctest"
 	"github.com/passkeyd/passkeyd/postgres"
 )
@@ -36,10 +35,6 @@ const (
 	// serviceTimeout bounds a connection to PostgreSQL or Redis.
 	serviceTimeout = 10 * time.Second
 )
-
-// defaultPostgres is the server used when PASSKEYD_TEST_POSTGRES is unset:
-// a local PostgreSQL with trust authentication, as in the postgres package.
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // redisDB is the Redis database these tests own: they empty it before and
 // after use. The redis package's tests use 15.
@@ -91,13 +86,6 @@ func requireBinary(t testing.TB) {
 
 // ---- PostgreSQL ----
 
-func postgresDSN() string {
-	if dsn := os.Getenv("PASSKEYD_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return defaultPostgres
-}
-
 // openStore opens the passkeyd store at dsn, closed when the test ends.
 func openStore(t testing.TB, dsn string) *postgres.DB {
 	t.Helper()
@@ -118,44 +106,7 @@ func openStore(t testing.TB, dsn string) *postgres.DB {
 func freshSchema(t testing.TB) string {
 	t.Helper()
 	requireBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), serviceTimeout)
-	defer cancel()
-	admin, err := postgres.Open(ctx, postgresDSN())
-	if err != nil {
-		unavailable(t, "no PostgreSQL at %s (set PASSKEYD_TEST_POSTGRES): %v", redact(postgresDSN()), err)
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "scaleout_" + hex.EncodeToString(b)
-	if _, err := admin.SQL().ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	// Registered first, so it runs last: after the instances and stores
-	// that the test starts later have gone.
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	if _, err := url.Parse(postgresDSN()); err != nil {
-		t.Fatalf("PASSKEYD_TEST_POSTGRES must be a postgres:// URL: %v", err)
-	}
-	return withParam(t, postgresDSN(), "search_path", schema)
-}
-
-// withParam returns the URL dsn with the query parameter key=value.
-func withParam(t testing.TB, dsn, key, value string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, "scaleout_")
 }
 
 // postgresHost returns the HOST:PORT of a postgres:// URL.

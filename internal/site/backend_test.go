@@ -2,15 +2,13 @@ package site_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/pgtest"
 	"github.com/passkeyd/passkeyd/postgres"
 	"github.com/passkeyd/passkeyd/redis"
 	"github.com/passkeyd/passkeyd/sqlite"
@@ -64,16 +62,6 @@ func openBackend(t *testing.T, kind string) (backendDB, passkeyd.Store, func(con
 	return nil, nil, nil
 }
 
-// unavailable skips the test on a developer's machine and fails it in
-// CI, where a skipped backend would pass unnoticed.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 func openRedis(t *testing.T) *redis.Sessions {
 	t.Helper()
 	u := os.Getenv("PASSKEYD_TEST_REDIS")
@@ -84,47 +72,19 @@ func openRedis(t *testing.T) *redis.Sessions {
 	defer cancel()
 	rs, err := redis.Open(ctx, u)
 	if err != nil {
-		unavailable(t, "no Redis at %s (set PASSKEYD_TEST_REDIS): %v", u, err)
+		pgtest.Unavailable(t, "no Redis at %s (set PASSKEYD_TEST_REDIS): %v", u, err)
 	}
 	t.Cleanup(func() { rs.Close() })
 	return rs
 }
 
-// openPostgres opens a store in a schema of the test's own, dropped when
-// it ends.
+// openPostgres opens a migrated store in a schema of the test's own,
+// dropped when it ends.
 func openPostgres(t *testing.T) *postgres.DB {
 	t.Helper()
-	dsn := os.Getenv("PASSKEYD_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	admin, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		unavailable(t, "no PostgreSQL (set PASSKEYD_TEST_POSTGRES): %v", err)
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "site_" + hex.EncodeToString(b)
-	if _, err := admin.SQL().ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := postgres.Open(ctx, u.String())
+	db, err := postgres.Open(ctx, pgtest.Schema(t, "site_"))
 	if err != nil {
 		t.Fatal(err)
 	}
