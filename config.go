@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -50,9 +53,29 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Bounds of Config.CeremonyTTL.
+const (
+	MinCeremonyTTL = 10 * time.Second
+	MaxCeremonyTTL = time.Hour
+)
+
+// check validates c and fills in the defaults. Its errors name the field
+// and say what would be right, so that a mistake fails the start, not a
+// passkey in the browser.
 func (c *Config) check() error {
-	if c.RPID == "" || c.RPName == "" || len(c.Origins) == 0 {
-		return errors.New("passkeyd: RPID, RPName and at least one origin are required")
+	if err := CheckRPID(c.RPID); err != nil {
+		return fmt.Errorf("passkeyd: Config.RPID: %w", err)
+	}
+	if strings.TrimSpace(c.RPName) == "" {
+		return errors.New("passkeyd: Config.RPName is empty: set the site's name as authenticators should show it")
+	}
+	if len(c.Origins) == 0 {
+		return errors.New("passkeyd: Config.Origins is empty: list the origins people use, such as https://" + c.RPID)
+	}
+	for i, o := range c.Origins {
+		if err := CheckOrigin(o, c.RPID); err != nil {
+			return fmt.Errorf("passkeyd: Config.Origins[%d] %q: %w", i, o, err)
+		}
 	}
 	switch c.Attachment {
 	case "":
@@ -68,11 +91,51 @@ func (c *Config) check() error {
 	default:
 		return fmt.Errorf("passkeyd: user verification %q: want required, preferred or discouraged", c.UserVerification)
 	}
-	if c.CeremonyTTL <= 0 {
+	switch {
+	case c.CeremonyTTL == 0:
 		c.CeremonyTTL = 5 * time.Minute
+	case c.CeremonyTTL < MinCeremonyTTL || c.CeremonyTTL > MaxCeremonyTTL:
+		return fmt.Errorf("passkeyd: Config.CeremonyTTL %s: want between %s and %s (0 means 5m)", c.CeremonyTTL, MinCeremonyTTL, MaxCeremonyTTL)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// CheckRPID checks a relying-party id: a domain name such as example.com
+// or localhost — no scheme, port, path or IP address, as WebAuthn
+// requires.
+func CheckRPID(rpID string) error {
+	switch {
+	case rpID == "":
+		return errors.New("it is empty: set the site's registrable domain, such as example.com")
+	case strings.ContainsAny(rpID, ":/ ") || strings.HasPrefix(rpID, "."):
+		return fmt.Errorf("%q is not a domain name: want the bare domain, such as example.com (no scheme, port or path)", rpID)
+	case net.ParseIP(rpID) != nil:
+		return fmt.Errorf("%q is an IP address: passkeys need a domain name (localhost in development)", rpID)
+	case rpID != strings.ToLower(rpID):
+		return fmt.Errorf("%q has capital letters: write the domain in lower case", rpID)
+	}
+	return nil
+}
+
+// CheckOrigin checks that o is a bare origin (scheme://host[:port]) whose
+// host is the RP id or one of its subdomains, as WebAuthn requires, and
+// that it uses https unless it is on localhost, the only place browsers
+// allow passkeys over plain http.
+func CheckOrigin(o, rpID string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errors.New("want scheme://host[:port], such as https://" + rpID)
+	}
+	host := u.Hostname()
+	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+		return fmt.Errorf("its host must be the RP id %q or a subdomain of it (or set the RP id to the site's registrable domain)", rpID)
+	}
+	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		return errors.New("browsers allow passkeys over plain http only on localhost; use https")
 	}
 	return nil
 }

@@ -58,8 +58,13 @@ func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	if users == nil || store == nil || sessions == nil {
-		return nil, errors.New("passkeyd: users, store and sessions are required")
+	switch {
+	case users == nil:
+		return nil, errors.New("passkeyd: NewService: users is required: the UserLookup of the site's users (sqlite.DB, postgres.DB or your own)")
+	case store == nil:
+		return nil, errors.New("passkeyd: NewService: store is required: a Store such as sqlite.DB or postgres.DB")
+	case sessions == nil:
+		return nil, errors.New("passkeyd: NewService: sessions is required: make them with NewSessions")
 	}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  cfg.RPID,

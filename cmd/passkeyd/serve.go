@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -102,8 +101,8 @@ func (c *serveConfig) check() error {
 	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") && !strings.HasPrefix(c.sessions, "rediss://") {
 		return usagef("--sessions %q: want db, redis://HOST:PORT/N or rediss:// (TLS)", c.sessions)
 	}
-	if c.rpID == "" || strings.ContainsAny(c.rpID, ":/ ") {
-		return usagef("--rp-id %q: want a domain name such as example.com", c.rpID)
+	if err := passkeyd.CheckRPID(c.rpID); err != nil {
+		return usagef("--rp-id: %v", err)
 	}
 	if strings.TrimSpace(c.rpName) == "" {
 		return usagef("--rp-name must not be empty")
@@ -123,8 +122,8 @@ func (c *serveConfig) check() error {
 			return usagef("--tls %q: want auto, off or CERT,KEY", c.tls)
 		}
 	}
-	if c.ceremonyTTL < 10*time.Second || c.ceremonyTTL > time.Hour {
-		return usagef("--ceremony-ttl %s: want between 10s and 1h", c.ceremonyTTL)
+	if c.ceremonyTTL < passkeyd.MinCeremonyTTL || c.ceremonyTTL > passkeyd.MaxCeremonyTTL {
+		return usagef("--ceremony-ttl %s: want between %s and %s", c.ceremonyTTL, passkeyd.MinCeremonyTTL, passkeyd.MaxCeremonyTTL)
 	}
 	if c.sessionIdle <= 0 || c.sessionLifetime <= 0 {
 		return usagef("--session-idle and --session-lifetime must be positive")
@@ -136,7 +135,7 @@ func (c *serveConfig) check() error {
 		c.origins = stringList{c.defaultOrigin()}
 	}
 	for _, o := range c.origins {
-		if err := checkOrigin(o, c.rpID); err != nil {
+		if err := passkeyd.CheckOrigin(o, c.rpID); err != nil {
 			return usagef("--origin %q: %v", o, err)
 		}
 	}
@@ -155,24 +154,6 @@ func (c *serveConfig) defaultOrigin() string {
 		return scheme + "://" + c.rpID
 	}
 	return scheme + "://" + net.JoinHostPort(c.rpID, port)
-}
-
-// checkOrigin checks that o is a bare origin whose host is the RP id or
-// one of its subdomains, as WebAuthn requires.
-func checkOrigin(o, rpID string) error {
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return errors.New("want scheme://host[:port]")
-	}
-	host := u.Hostname()
-	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
-		return fmt.Errorf("its host must be the RP id %q or a subdomain of it", rpID)
-	}
-	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
-		return errors.New("browsers allow passkeys over plain http only on localhost; use https")
-	}
-	return nil
 }
 
 // serve is "passkeyd serve": it runs until ctx ends (SIGINT, SIGTERM), then
