@@ -105,7 +105,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	mux.HandleFunc("GET /test/whoami", func(w http.ResponseWriter, r *http.Request) {
 		u, sess, err := h.svc.CurrentUser(r)
 		if err != nil {
-			passkeyd.WriteError(w, err)
+			h.svc.WriteError(w, r, err)
 			return
 		}
 		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: sess.Auth})

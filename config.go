@@ -139,3 +139,16 @@ func CheckOrigin(o, rpID string) error {
 	}
 	return nil
 }
+
+// ServedOverHTTPS reports whether a site with these origins is reached over
+// HTTPS only, as the one rule for the cookies' Secure flag and for HSTS.
+// An http origin (browsers allow passkeys over http on localhost only)
+// makes it false, so that the cookies still reach it.
+func ServedOverHTTPS(origins []string) bool {
+	for _, o := range origins {
+		if !strings.HasPrefix(o, "https://") {
+			return false
+		}
+	}
+	return len(origins) > 0
+}

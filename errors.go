@@ -7,24 +7,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 )
 
-// Error is a failure that a client can be told about: an HTTP status, a
-// stable machine-readable code and a message fit to show a person. The
-// wrapped cause is for logs only and never sent to the client.
+// Error is a failure that a client can be told about: a stable,
+// machine-readable code and a message fit to show a person. It knows
+// nothing of HTTP: the one table of statuses is statusOfCode. The wrapped
+// cause is for logs only and never sent to the client.
 type Error struct {
-	Status  int
-	Code    string
+	// Code is the "error" of the JSON answer; docs/api.md lists them.
+	Code string
+	// Message is the "message": what went wrong, in words.
 	Message string
-	Err     error
+	// Err is the cause, for the log.
+	Err error
 }
 
-// NewError returns an *Error with the given status, code and message.
-func NewError(status int, code, message string) *Error {
-	return &Error{Status: status, Code: code, Message: message}
+// NewError returns an *Error with the given code and message. The code
+// must be one of docs/api.md's, so that it has an HTTP status.
+func NewError(code, message string) *Error {
+	return &Error{Code: code, Message: message}
 }
 
 // Wrap returns a copy of e that carries cause, so logs can say what
@@ -44,18 +50,120 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// The errors of the package that a client can get, by concern. (The
+// passkey management API's are in handlers.go.)
+var (
+	// ErrNotLoggedIn is the answer to a request that needs a login.
+	ErrNotLoggedIn = NewError("not_logged_in", "You need to log in first.")
+	// ErrBodyTooLarge is the answer to a request body over MaxBodyBytes.
+	ErrBodyTooLarge = NewError("body_too_large", "The request body is larger than 64 KiB.")
+	// ErrInternal is what a client is told about a fault of ours; the
+	// cause is logged, never sent.
+	ErrInternal = NewError("internal_error", "Something went wrong on our side. Please try again.")
+	// ErrUnavailable is what a client is told while the database (or the
+	// session store) does not answer.
+	ErrUnavailable = NewError("unavailable", "The service is temporarily unavailable. Please try again shortly.")
+
+	errBadRegistration  = NewError("invalid_registration", "The passkey's registration response could not be read.")
+	errRegistrationFail = NewError("registration_failed", "The passkey could not be verified.")
+	errCredentialExists = NewError("credential_exists", "This passkey is registered already.")
+	errCeremonyUnknown  = NewError("unknown_challenge", "This request was not started here, was used already or has expired. Please try again.")
+	errCeremonyExpired  = NewError("expired_challenge", "This request took too long and has expired. Please try again.")
+	errBadLogin         = NewError("invalid_assertion", "The passkey's response could not be read.")
+	errUnknownPasskey   = NewError("unknown_passkey", "This passkey is not registered here. It may have been deleted.")
+	errDisabledPasskey  = NewError("passkey_disabled", "This passkey is disabled. Enable it on the passkeys page, or use another way to log in.")
+	errWrongUser        = NewError("wrong_user", "This passkey belongs to another account.")
+	errLoginFailed      = NewError("login_failed", "The passkey could not be verified.")
+	errPossibleClone    = NewError("possible_clone", "This passkey's signature counter went backwards, a sign that it may have been copied. It was refused; use another passkey or your password.")
+)
+
+// statusOfCode is the one table from an error code to its HTTP status.
+// Every code the package, or the site built on it, answers with is here;
+// TestEveryCodeHasAStatus keeps it so.
+var statusOfCode = map[string]int{
+	// The request cannot be read or is not allowed as sent.
+	"invalid_json":           http.StatusBadRequest,
+	"invalid_type":           http.StatusBadRequest,
+	"unknown_field":          http.StatusBadRequest,
+	"duplicate_field":        http.StatusBadRequest,
+	"bad_form":               http.StatusBadRequest,
+	"invalid_name":           http.StatusBadRequest,
+	"invalid_page":           http.StatusBadRequest,
+	"missing_credentials":    http.StatusBadRequest,
+	"bad_next":               http.StatusBadRequest,
+	"invalid_registration":   http.StatusBadRequest,
+	"registration_failed":    http.StatusBadRequest,
+	"unknown_challenge":      http.StatusBadRequest,
+	"expired_challenge":      http.StatusBadRequest,
+	"body_too_large":         http.StatusRequestEntityTooLarge,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+	"method_not_allowed":     http.StatusMethodNotAllowed,
+	"cross_origin":           http.StatusForbidden,
+	// Who the client is: not logged in, or a login refused.
+	"not_logged_in":     http.StatusUnauthorized,
+	"invalid_assertion": http.StatusUnauthorized,
+	"unknown_passkey":   http.StatusUnauthorized,
+	"passkey_disabled":  http.StatusUnauthorized,
+	"wrong_user":        http.StatusUnauthorized,
+	"login_failed":      http.StatusUnauthorized,
+	"possible_clone":    http.StatusUnauthorized,
+	"too_many_attempts": http.StatusTooManyRequests,
+	// What the request names.
+	"not_found":         http.StatusNotFound,
+	"passkey_not_found": http.StatusNotFound,
+	"credential_exists": http.StatusConflict,
+	"passkey_enabled":   http.StatusConflict,
+	// Ours.
+	"busy":           http.StatusServiceUnavailable,
+	"unavailable":    http.StatusServiceUnavailable,
+	"internal_error": http.StatusInternalServerError,
+}
+
+// Classify turns any error into the *Error a client is told: the error
+// itself when it is one; body_too_large for a body over the limit;
+// unavailable while the database cannot be reached; else internal_error,
+// which hides the cause.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return ErrBodyTooLarge.Wrap(err)
+	}
+	if isUnavailable(err) {
+		return ErrUnavailable.Wrap(err)
+	}
+	return ErrInternal.Wrap(err)
+}
+
+// HTTPStatus is the status of the answer to err: its code's, from the one
+// table; 500 for a code the table does not know.
+func HTTPStatus(err error) int {
+	if status, ok := statusOfCode[Classify(err).Code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// LoginFailureStatus is the status of a failed login's answer: 401 for
+// anything the client got wrong — SPEC §3 has every failure of a login
+// finish answer 401, so that a refusal tells as little as possible — but
+// 413 for a body over the limit; our own faults keep their 5xx.
+func LoginFailureStatus(err error) int {
+	status := HTTPStatus(err)
+	if status < 500 && status != http.StatusRequestEntityTooLarge {
+		return http.StatusUnauthorized
+	}
+	return status
+}
+
 // errorBody is the JSON shape of every error answer.
 type errorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
 }
-
-// ErrInternal is what a client is told about a fault of ours; the cause is
-// logged, never sent.
-var ErrInternal = NewError(http.StatusInternalServerError, "internal_error", "Something went wrong on our side. Please try again.")
-
-// ErrUnavailable is what a client is told while the database does not answer.
-var ErrUnavailable = NewError(http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable. Please try again shortly.")
 
 // WriteJSON writes v as a JSON answer with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
@@ -67,43 +175,35 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// WriteError writes err as a JSON error answer {"error","message"}.
-func WriteError(w http.ResponseWriter, err error) {
+// writeError writes err as a JSON error answer {"error","message"} with
+// the given status, and logs it when the fault is ours (5xx): once, with
+// its cause, which the client never sees.
+func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, status int, err error) {
 	e := Classify(err)
-	WriteJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
+	if status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "code", e.Code, "err", err)
+	} else if e.Err != nil {
+		log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "code", e.Code, "err", e.Err)
+	}
+	WriteJSON(w, status, errorBody{Error: e.Code, Message: e.Message})
 }
 
-// Classify turns any error into the *Error a client is told: the error
-// itself when it is one; 413 for a body over the limit; 503 while the
-// database cannot be reached; else a 500 that hides the cause.
-func Classify(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return ErrBodyTooLarge.Wrap(err)
-	}
-	if IsUnavailable(err) {
-		return ErrUnavailable.Wrap(err)
-	}
-	return ErrInternal.Wrap(err)
+// WriteError answers r with err as a JSON error, its status from the one
+// table, and logs it through the Service's logger when the fault is ours.
+func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(s.log, w, r, HTTPStatus(err), err)
 }
 
-// ErrBodyTooLarge is the answer to a request body over the limit.
-var ErrBodyTooLarge = NewError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
-
-// IsUnavailable reports whether err means the database could not be
+// isUnavailable reports whether err means the database could not be
 // reached (as opposed to a bug): a 503, not a 500. A connection that the
 // server or the network ends in the middle of an answer surfaces as
 // io.ErrUnexpectedEOF (or io.EOF) from the drivers, not as a net.Error;
 // one that PostgreSQL ends itself, as a SQLSTATE (unavailableSQLState).
-func IsUnavailable(err error) bool {
+func isUnavailable(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		unavailableSQLState(err) || strings.Contains(err.Error(), "connection refused")
+		errors.Is(err, syscall.ECONNREFUSED) || unavailableSQLState(err)
 }
 
 // unavailableSQLState reports whether err carries a SQLSTATE (through a

@@ -80,7 +80,7 @@ func Example() {
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
 		u, sess, err := passkeys.CurrentUser(r)
 		if err != nil {
-			passkeyd.WriteError(w, err)
+			passkeys.WriteError(w, r, err)
 			return
 		}
 		fmt.Fprintf(w, "%s (passkey %q)", u.Username, *sess.Auth.Name)

@@ -309,7 +309,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		err := passkeyd.DecodeJSON(r, &got)
 		if err != nil {
 			var e *passkeyd.Error
-			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code == "" || e.Message == "" {
+			if !errors.As(err, &e) || passkeyd.HTTPStatus(err) != http.StatusBadRequest || e.Code == "" || e.Message == "" {
 				t.Fatalf("error %v is not a 400 *Error", err)
 			}
 			if !utf8.ValidString(e.Message) {

@@ -1,14 +1,16 @@
 package passkeyd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,11 +30,13 @@ const MaxPasskeyNameLength = 64
 
 // Errors of the passkey management API.
 var (
-	ErrPasskeyNotFound = NewError(http.StatusNotFound, "passkey_not_found", "There is no such passkey.")
-	errDeleteEnabled   = NewError(http.StatusConflict, "passkey_enabled", "Disable the passkey before you delete it.")
-	errInvalidJSON     = NewError(http.StatusBadRequest, "invalid_json", "The request body is not valid JSON.")
-	errInvalidName     = NewError(http.StatusBadRequest, "invalid_name", fmt.Sprintf("A passkey name is text of at most %d characters.", MaxPasskeyNameLength))
-	errInvalidPage     = NewError(http.StatusBadRequest, "invalid_page", "The page must be a whole number from 1.")
+	// ErrPasskeyNotFound is the answer about a passkey that is not the
+	// caller's, or not there.
+	ErrPasskeyNotFound = NewError("passkey_not_found", "There is no such passkey.")
+	errDeleteEnabled   = NewError("passkey_enabled", "Disable the passkey before you delete it.")
+	errInvalidJSON     = NewError("invalid_json", "The request body is not valid JSON.")
+	errInvalidName     = NewError("invalid_name", fmt.Sprintf("A passkey name is text of at most %d characters.", MaxPasskeyNameLength))
+	errInvalidPage     = NewError("invalid_page", "The page must be a whole number from 1.")
 )
 
 // Routes registers the JSON API on mux. Wrap mux in the Sessions'
@@ -41,7 +45,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/passkeys/register/begin", s.api(userRequired, s.handleRegisterBegin))
 	mux.Handle("POST /api/passkeys/register/finish", s.api(userRequired, s.handleRegisterFinish))
 	mux.Handle("POST /api/login/begin", s.api(userOptional, s.handleLoginBegin))
-	mux.Handle("POST /api/login/finish", s.api(userUnused, s.handleLoginFinish))
+	mux.Handle("POST /api/login/finish", s.apiWith(userUnused, LoginFailureStatus, s.handleLoginFinish))
 	mux.Handle("GET /api/passkeys", s.api(userRequired, s.handleList))
 	mux.Handle("GET /api/passkeys/{id}", s.api(userRequired, s.handleGet))
 	mux.Handle("PATCH /api/passkeys/{id}", s.api(userRequired, s.handleUpdate))
@@ -65,13 +69,22 @@ const (
 // api adapts an apiFunc: it finds the logged-in user as the route needs,
 // and writes the answer or the error.
 func (s *Service) api(need userNeed, h apiFunc) http.Handler {
+	return s.apiWith(need, HTTPStatus, h)
+}
+
+// apiWith is api with the status an error gets: a login finish answers
+// every refusal with 401.
+func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http.Handler {
+	fail := func(w http.ResponseWriter, r *http.Request, err error) {
+		writeError(s.log, w, r, status(err), err)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		var user *User
 		if need != userUnused {
 			u, _, err := s.CurrentUser(r)
 			if err != nil && (need == userRequired || !errors.Is(err, ErrNotLoggedIn)) {
-				s.fail(w, r, err)
+				fail(w, r, err)
 				return
 			}
 			user = u
@@ -79,24 +92,13 @@ func (s *Service) api(need userNeed, h apiFunc) http.Handler {
 		status, body, err := h(w, r, user)
 		switch {
 		case err != nil:
-			s.fail(w, r, err)
+			fail(w, r, err)
 		case body == nil:
 			w.WriteHeader(status)
 		default:
 			WriteJSON(w, status, body)
 		}
 	})
-}
-
-// fail writes err as a JSON error and logs our own faults.
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	e := Classify(err)
-	if e.Status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else if e.Err != nil {
-		s.log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "code", e.Code, "err", e.Err)
-	}
-	WriteError(w, e)
 }
 
 // PasskeyInfo is a passkey as the JSON API shows it.
@@ -346,36 +348,69 @@ func (s *Service) handleDelete(_ http.ResponseWriter, r *http.Request, user *Use
 	return http.StatusNoContent, nil, s.DeletePasskey(r.Context(), user.ID, id)
 }
 
-// DecodeJSON reads one JSON object from the request body into v, refusing
-// unknown fields, wrong types and anything after the object, each with a
-// message that says what was wrong.
+// DecodeJSON reads one JSON object from the request body into v (a
+// pointer to a struct), refusing anything but an object, members v has no
+// field for (by their exact JSON name), wrong types and anything after
+// the object, each with a message that says what was wrong.
 func DecodeJSON(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil || members == nil {
+		return errInvalidJSON.Wrap(fmt.Errorf("not one JSON object: %w", err))
+	}
+	known := jsonFieldNames(v)
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		if !known[name] {
+			e := errInvalidJSON.Wrap(fmt.Errorf("unknown member %q", name))
+			e.Code = "unknown_field"
+			e.Message = fmt.Sprintf("The request has a field this API does not know: %q.", truncateRunes(name, 40))
+			return e
+		}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typeErr):
+		if errors.As(err, &typeErr) {
 			e := errInvalidJSON.Wrap(err)
 			e.Code = "invalid_type"
 			e.Message = fmt.Sprintf("The field %q has the wrong type: want %s.", typeErr.Field, typeErr.Type)
 			return e
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			e := errInvalidJSON.Wrap(err)
-			e.Code = "unknown_field"
-			e.Message = "The request has a field this API does not know: " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "."
-			return e
 		}
 		return errInvalidJSON.Wrap(err)
 	}
-	// Only white space may follow. (dec.More is no test of that: it
-	// reports false before a stray '}' or ']'.)
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errInvalidJSON.Wrap(errors.New("data after the JSON object"))
-	}
 	return nil
+}
+
+// jsonFieldNames returns the JSON member names of the struct v points to.
+func jsonFieldNames(v any) map[string]bool {
+	names := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		names[name] = true
+	}
+	return names
+}
+
+// truncateRunes cuts s to at most n characters, marking the cut.
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

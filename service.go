@@ -1,13 +1,14 @@
 package passkeyd
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -150,24 +151,6 @@ func (s *Service) passkeyAndOwner(ctx context.Context, credentialID []byte) (*Pa
 // clock is the Service's time, for the parts it hands out.
 func (s *Service) clock() time.Time { return s.now() }
 
-// Errors of the ceremonies, as the client is told.
-var (
-	ErrNotLoggedIn      = NewError(http.StatusUnauthorized, "not_logged_in", "You need to log in first.")
-	errBadRegistration  = NewError(http.StatusBadRequest, "invalid_registration", "The passkey's registration response could not be read.")
-	errRegistrationFail = NewError(http.StatusBadRequest, "registration_failed", "The passkey could not be verified.")
-	errCredentialExists = NewError(http.StatusConflict, "credential_exists", "This passkey is registered already.")
-	errCeremonyUnknown  = NewError(http.StatusBadRequest, "unknown_challenge", "This request was not started here, was used already or has expired. Please try again.")
-	errCeremonyExpired  = NewError(http.StatusBadRequest, "expired_challenge", "This request took too long and has expired. Please try again.")
-	errBadLogin         = NewError(http.StatusUnauthorized, "invalid_assertion", "The passkey's response could not be read.")
-	errLoginUnknown     = NewError(http.StatusUnauthorized, "unknown_challenge", "This login request was not started here, was used already or has expired. Please try again.")
-	errLoginExpired     = NewError(http.StatusUnauthorized, "expired_challenge", "This login request took too long and has expired. Please try again.")
-	errUnknownPasskey   = NewError(http.StatusUnauthorized, "unknown_passkey", "This passkey is not registered here. It may have been deleted.")
-	errDisabledPasskey  = NewError(http.StatusUnauthorized, "passkey_disabled", "This passkey is disabled. Enable it on the passkeys page, or use another way to log in.")
-	errWrongUser        = NewError(http.StatusUnauthorized, "wrong_user", "This passkey belongs to another account.")
-	errLoginFailed      = NewError(http.StatusUnauthorized, "login_failed", "The passkey could not be verified.")
-	errPossibleClone    = NewError(http.StatusUnauthorized, "possible_clone", "This passkey's signature counter went backwards, a sign that it may have been copied. It was refused; use another passkey or your password.")
-)
-
 // webauthnUser adapts a User and some of its passkeys to the library.
 type webauthnUser struct {
 	user  *User
@@ -291,6 +274,9 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	if st.userID != user.ID {
 		return nil, errCeremonyUnknown.Wrap(errors.New("the ceremony was begun by another user"))
 	}
+	if problem := s.authenticatorProblem(parsed.Response.AttestationObject.AuthData, st.data.UserVerification); problem != "" {
+		return nil, refusedFor(errRegistrationFail, problem)
+	}
 	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, st.data, parsed)
 	if err != nil {
 		return nil, withDetails(errRegistrationFail, err)
@@ -351,31 +337,35 @@ func aaguidBytes(b []byte) []byte {
 func withDetails(e *Error, err error) *Error {
 	var perr *protocol.Error
 	out := e.Wrap(err)
-	if !errors.As(err, &perr) {
-		return out
-	}
-	// The library says what failed in DevInfo; the cases a person can do
-	// something about get words of their own.
-	if msg := verificationMessage(perr.DevInfo); msg != "" {
-		out.Message = e.Message + " " + msg
-	} else if perr.Details != "" {
+	if errors.As(err, &perr) && perr.Details != "" {
 		out.Message = e.Message + " (" + perr.Details + ")"
 	}
 	return out
 }
 
-// verificationMessage explains the failed checks of a response that a
-// person or a developer can act on, or returns "".
-func verificationMessage(devInfo string) string {
+// authenticatorProblem explains, in words a person can act on, why a
+// response's authenticator data will not verify — made for another site,
+// no user presence, no user verification where it is required — or
+// returns "". It reads the data itself, before go-webauthn verifies the
+// response, rather than matching the library's messages.
+func (s *Service) authenticatorProblem(ad protocol.AuthenticatorData, uv protocol.UserVerificationRequirement) string {
+	rpIDHash := sha256.Sum256([]byte(s.cfg.RPID))
 	switch {
-	case strings.Contains(devInfo, "User verification required"):
-		return "This site requires your device to verify it is you (a PIN, fingerprint or face), and it did not."
-	case strings.Contains(devInfo, "User presence required"):
-		return "The authenticator did not confirm that you were present (a touch or a click)."
-	case strings.Contains(devInfo, "RP Hash mismatch"):
+	case !bytes.Equal(ad.RPIDHash, rpIDHash[:]):
 		return "The passkey was made for another site."
+	case !ad.Flags.HasUserPresent():
+		return "The authenticator did not confirm that you were present (a touch or a click)."
+	case uv == protocol.VerificationRequired && !ad.Flags.HasUserVerified():
+		return "This site requires your device to verify it is you (a PIN, fingerprint or face), and it did not."
 	}
 	return ""
+}
+
+// refusedFor returns e saying why the authenticator's data is refused.
+func refusedFor(e *Error, problem string) *Error {
+	out := e.Wrap(errors.New(problem))
+	out.Message = e.Message + " " + problem
+	return out
 }
 
 // BeginLogin starts a login and returns the options for
@@ -432,7 +422,7 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		return nil, errBadLogin.Wrap(err)
 	}
 	challenge := parsed.Response.CollectedClientData.Challenge
-	st, err := s.pendingCeremony(ctx, r, challenge, kindLogin, errLoginUnknown, errLoginExpired)
+	st, err := s.pendingCeremony(ctx, r, challenge, kindLogin, errCeremonyUnknown, errCeremonyExpired)
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +448,9 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		// allows no such change, but refusing locks the user out; accept
 		// it, upgrade the stored flag and keep a record.
 		stored.Flags.BackupEligible = true
+	}
+	if problem := s.authenticatorProblem(parsed.Response.AuthenticatorData, st.data.UserVerification); problem != "" {
+		return nil, refusedFor(errLoginFailed, problem)
 	}
 	wu := &webauthnUser{user: user, creds: []webauthn.Credential{stored}}
 	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
@@ -522,7 +515,7 @@ func (s *Service) commitLogin(ctx context.Context, c *LoginCommit) error {
 	err := s.store.CommitLogin(ctx, c)
 	switch {
 	case errors.Is(err, ErrChallengeUsed):
-		return errLoginUnknown.Wrap(err)
+		return errCeremonyUnknown.Wrap(err)
 	case errors.Is(err, ErrPasskeyDisabled):
 		return errDisabledPasskey.Wrap(err)
 	}

@@ -133,7 +133,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	d := &DB{db: db}
-	d.Store = sqlstore.New(conn{d}, sqlstore.Dialect{UniqueViolation: uniqueViolation})
+	d.Store = sqlstore.New(conn{d})
 	return d, nil
 }
 

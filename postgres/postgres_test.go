@@ -347,8 +347,8 @@ func TestOpenUnreachable(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > openTimeout {
 		t.Errorf("Open took %v, past its %v deadline", elapsed, openTimeout)
 	}
-	if !passkeyd.IsUnavailable(err) {
-		t.Errorf("IsUnavailable(%v) = false, want true", err)
+	if got := passkeyd.HTTPStatus(err); got != http.StatusServiceUnavailable {
+		t.Errorf("HTTPStatus(%v) = %d, want 503: the database is out of reach", err, got)
 	}
 }
 

@@ -122,7 +122,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	d.Store = sqlstore.New(conn{d}, sqlstore.Dialect{UniqueViolation: uniqueViolation})
+	d.Store = sqlstore.New(conn{d})
 	w := &writer{db: d, conn: wconn, stmts: map[string]*sql.Stmt{}}
 	go w.run()
 	return d, nil
@@ -532,12 +532,6 @@ func (c conn) Query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 		return nil, err
 	}
 	return st.QueryContext(ctx, args...)
-}
-
-// uniqueViolation tells a unique violation by SQLite's message, which
-// names the table and column.
-func uniqueViolation(err error, table, column string) bool {
-	return strings.Contains(err.Error(), "UNIQUE constraint failed: "+table+"."+column)
 }
 
 var (

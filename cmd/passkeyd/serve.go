@@ -212,10 +212,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	origins := []string(c.origins)
-	secure := strings.HasPrefix(origins[0], "https://")
 	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
 		Store:       store,
-		Secure:      secure,
+		Secure:      passkeyd.ServedOverHTTPS(origins),
 		IdleTimeout: c.sessionIdle,
 		Lifetime:    c.sessionLifetime,
 	})

@@ -23,7 +23,7 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Query().Get("next")
 	if next != "" && !passkeyd.SafeRedirect(next) {
-		s.renderLogin(w, r, errOffsiteNext.Status, "", "", errOffsiteNext.Message)
+		s.renderLogin(w, r, passkeyd.HTTPStatus(errOffsiteNext), "", "", errOffsiteNext.Message)
 		return
 	}
 	s.renderLogin(w, r, http.StatusOK, next, "", "")
@@ -54,7 +54,12 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	case username != "" && pw != "":
 		err = s.passwordLogin(w, r, username, pw)
 	case passkey != "":
-		_, err = s.deps.Passkeys.FinishLogin(w, r, []byte(passkey))
+		if _, err = s.deps.Passkeys.FinishLogin(w, r, []byte(passkey)); err != nil {
+			// A passkey refused is 401 whatever the reason, as at the
+			// JSON API's finish.
+			s.failLoginWith(w, r, next, username, passkeyd.LoginFailureStatus(err), err)
+			return
+		}
 	default:
 		err = errEmptyLogin
 	}
@@ -71,12 +76,16 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // failLogin shows the form again with the error in words. A fault of ours
 // gets the error page instead.
 func (s *Site) failLogin(w http.ResponseWriter, r *http.Request, next, username string, err error) {
-	e := s.classify(err)
-	if e.Status >= 500 {
-		s.fail(w, r, err)
+	s.failLoginWith(w, r, next, username, passkeyd.HTTPStatus(err), err)
+}
+
+// failLoginWith is failLogin with the status given.
+func (s *Site) failLoginWith(w http.ResponseWriter, r *http.Request, next, username string, status int, err error) {
+	if status >= 500 {
+		s.failPage(w, r, status, err)
 		return
 	}
-	s.renderLogin(w, r, e.Status, next, username, e.Message)
+	s.renderLogin(w, r, status, next, username, passkeyd.Classify(err).Message)
 }
 
 // passwordLogin checks a username and password and logs the user in,
@@ -172,7 +181,7 @@ func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // errFormType answers a form post whose body is not urlencoded.
-var errFormType = passkeyd.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+var errFormType = passkeyd.NewError("unsupported_media_type",
 	"The form must be sent as application/x-www-form-urlencoded.")
 
 // readForm reads an urlencoded form body and refuses fields it does not
@@ -195,10 +204,10 @@ func readForm(r *http.Request, allowed map[string]bool) (url.Values, error) {
 	}
 	for name, values := range r.PostForm {
 		if !allowed[name] {
-			return nil, passkeyd.NewError(http.StatusBadRequest, "unknown_field", "The form has a field this page does not know: "+truncate(name, 40)+".")
+			return nil, passkeyd.NewError("unknown_field", "The form has a field this page does not know: "+truncate(name, 40)+".")
 		}
 		if len(values) > 1 {
-			return nil, passkeyd.NewError(http.StatusBadRequest, "duplicate_field", "The form has the field "+truncate(name, 40)+" more than once.")
+			return nil, passkeyd.NewError("duplicate_field", "The form has the field "+truncate(name, 40)+" more than once.")
 		}
 	}
 	return r.PostForm, nil

@@ -96,12 +96,12 @@ func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (outco
 // failPasskeys shows the passkey page again with the error and its
 // status; our own faults get the error page.
 func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, lv *loginView, err error) {
-	e := s.classify(err)
-	if e.Status >= 500 {
+	status := passkeyd.HTTPStatus(err)
+	if status >= 500 {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderPasskeys(w, r, u, lv, 1, e.Status, e.Message)
+	s.renderPasskeys(w, r, u, lv, 1, status, passkeyd.Classify(err).Message)
 }
 
 func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, string, error) {

@@ -58,14 +58,10 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if len(cfg.Origins) == 0 {
 		return nil, errors.New("site: at least one origin is needed")
 	}
-	secure := false
 	for _, o := range cfg.Origins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/" {
 			return nil, fmt.Errorf("site: origin %q is not of the form https://host[:port]", o)
-		}
-		if u.Scheme == "https" {
-			secure = true
 		}
 	}
 	if deps.Users == nil || deps.Sessions == nil || deps.Hasher == nil || deps.Health == nil || deps.Passkeys == nil {
@@ -81,7 +77,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: secure, views: v, failures: newFailureCounter()}, nil
+	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: passkeyd.ServedOverHTTPS(cfg.Origins), views: v, failures: newFailureCounter()}, nil
 }
 
 // Secure reports whether the site is served over HTTPS (an https origin),

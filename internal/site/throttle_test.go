@@ -88,7 +88,7 @@ func TestHashBusy(t *testing.T) {
 		got := hashBusy(tt.ctx, tt.err)
 		var e *passkeyd.Error
 		if errors.As(tt.want, &e) {
-			if !errors.As(got, &e) || e.Code != errBusy.Code || e.Status != http.StatusServiceUnavailable {
+			if !errors.As(got, &e) || e.Code != errBusy.Code || passkeyd.HTTPStatus(got) != http.StatusServiceUnavailable {
 				t.Errorf("%s: hashBusy = %v, want a 503 busy error", tt.name, got)
 			}
 			continue

@@ -82,8 +82,8 @@ func (s *Store) CommitRegistration(ctx context.Context, c *passkeyd.Registration
 		if err := useChallenge(tx, &c.Challenge); err != nil {
 			return err
 		}
-		_, err := tx.Exec(insertPasskeySQL, InsertPasskeyArgs(c.Passkey, transports)...)
-		if err != nil && s.d.UniqueViolation(err, "passkeys", "credential_id") {
+		n, err := rowsAffected(tx.Exec(insertPasskeySQL, InsertPasskeyArgs(c.Passkey, transports)...))
+		if err == nil && n == 0 {
 			return passkeyd.ErrCredentialExists
 		}
 		return err

@@ -88,23 +88,25 @@ func (s *Store) PasskeyAndOwner(ctx context.Context, credentialID []byte) (*pass
 
 // CreatePasskey implements passkeyd.PasskeyStore.
 func (s *Store) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
-	transports, err := json.Marshal(nonNil(p.Transports))
+	transports, err := TransportsJSON(p)
 	if err != nil {
 		return fmt.Errorf("create passkey: %w", err)
 	}
-	_, err = s.c.Exec(ctx, insertPasskeySQL, InsertPasskeyArgs(p, transports)...)
+	n, err := rowsAffected(s.c.Exec(ctx, insertPasskeySQL, InsertPasskeyArgs(p, transports)...))
 	if err != nil {
-		if s.d.UniqueViolation(err, "passkeys", "credential_id") {
-			return passkeyd.ErrCredentialExists
-		}
 		return fmt.Errorf("create passkey: %w", err)
+	}
+	if n == 0 {
+		return passkeyd.ErrCredentialExists
 	}
 	return nil
 }
 
-// insertPasskeySQL stores a new passkey.
+// insertPasskeySQL stores a new passkey, unless one with its credential id
+// exists (of any user): then it changes no row.
 const insertPasskeySQL = `INSERT INTO passkeys (` + PasskeyColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)
+	ON CONFLICT (credential_id) DO NOTHING`
 
 // InsertPasskeyArgs are the arguments of a passkey's INSERT, from $1;
 // transports is its JSON.

@@ -2,9 +2,10 @@
 // backends share: the same SQL (both take $n parameters, Unix-microsecond
 // times and a JSON text of transports) over a connection each backend
 // provides, so the two behave alike by construction. What differs — how
-// statements and transactions run, how a unique violation is told — comes
-// in as Conn and Dialect; a backend may also bring its own, faster form of
-// a method (PostgreSQL commits a login in one statement).
+// statements and transactions run — comes in as Conn; a backend may also
+// bring its own, faster form of a method (PostgreSQL commits a login in one
+// statement). A duplicate (a username, a credential id) is found with ON
+// CONFLICT DO NOTHING and the rows changed, never from an error's text.
 package sqlstore
 
 import (
@@ -36,21 +37,13 @@ type Tx interface {
 	QueryRow(query string, args ...any) Row
 }
 
-// Dialect is what the database's errors look like.
-type Dialect struct {
-	// UniqueViolation reports whether err is a violation of the unique
-	// constraint on table.column.
-	UniqueViolation func(err error, table, column string) bool
-}
-
 // Store implements passkeyd.UserStore and passkeyd.Store.
 type Store struct {
 	c Conn
-	d Dialect
 }
 
 // New returns a Store over c.
-func New(c Conn, d Dialect) *Store { return &Store{c: c, d: d} }
+func New(c Conn) *Store { return &Store{c: c} }
 
 // micros converts a time to the stored form, Unix microseconds.
 func micros(t time.Time) int64 { return t.UnixMicro() }

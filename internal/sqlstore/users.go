@@ -49,15 +49,17 @@ func (s *Store) CreateUser(ctx context.Context, u *passkeyd.User) error {
 	if key == "" {
 		return fmt.Errorf("create user: %w", passkeyd.ErrInvalidUsername)
 	}
-	_, err := s.c.Exec(ctx, `INSERT INTO users
+	// ON CONFLICT names the one constraint that is the caller's doing; a
+	// clash of any other (a handle, an id) is still an error of its own.
+	n, err := rowsAffected(s.c.Exec(ctx, `INSERT INTO users
 		(id, username, username_key, display_name, webauthn_handle, password_hash, staff, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.ID, u.Username, key, u.DisplayName, u.Handle, u.PasswordHash, u.Staff, micros(u.CreatedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username_key) DO NOTHING`,
+		u.ID, u.Username, key, u.DisplayName, u.Handle, u.PasswordHash, u.Staff, micros(u.CreatedAt)))
 	if err != nil {
-		if s.d.UniqueViolation(err, "users", "username_key") {
-			return passkeyd.ErrUsernameTaken
-		}
 		return fmt.Errorf("create user: %w", err)
+	}
+	if n == 0 {
+		return passkeyd.ErrUsernameTaken
 	}
 	return nil
 }
