@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -49,14 +50,24 @@ func TestFailureCounter(t *testing.T) {
 	}
 }
 
+// The counter tracks at most maxTracked keys: the one past the cap
+// makes it evict. (Keys are decimal numbers: all distinct, which runes
+// are not — the surrogate range would fold into one.)
 func TestFailureCounterBounded(t *testing.T) {
 	c := newFailureCounter()
 	now := time.Now()
-	for i := range maxTracked + 10 {
-		c.fail(string(rune(i)), now)
+	for i := range maxTracked {
+		c.fail(strconv.Itoa(i), now)
 	}
+	if len(c.entries) != maxTracked {
+		t.Fatalf("%d entries tracked after %d distinct keys, want all of them", len(c.entries), maxTracked)
+	}
+	c.fail("one more", now)
 	if len(c.entries) > maxTracked {
 		t.Fatalf("%d entries tracked, want at most %d", len(c.entries), maxTracked)
+	}
+	if len(c.entries) != 1 {
+		t.Fatalf("%d entries after the cap with none expired, want only the newest", len(c.entries))
 	}
 }
 
