@@ -39,9 +39,15 @@ var (
 	errInvalidPage     = NewError("invalid_page", "The page must be a whole number from 1.")
 )
 
+// Router is where Routes registers the JSON API: an *http.ServeMux, or
+// anything with its Handle.
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Routes registers the JSON API on mux. Wrap mux in the Sessions'
 // Handler, so that each request reads its session once.
-func (s *Service) Routes(mux *http.ServeMux) {
+func (s *Service) Routes(mux Router) {
 	mux.Handle("POST /api/passkeys/register/begin", s.api(userRequired, s.handleRegisterBegin))
 	mux.Handle("POST /api/passkeys/register/finish", s.api(userRequired, s.handleRegisterFinish))
 	mux.Handle("POST /api/login/begin", s.api(userOptional, s.handleLoginBegin))

@@ -50,7 +50,27 @@ type Site struct {
 	views  *views
 	// failures slows password guessing per username.
 	failures *failureCounter
+	// routes are the patterns Handler registered.
+	routes []string
 }
+
+// router is a ServeMux that keeps the patterns registered on it.
+type router struct {
+	mux      *http.ServeMux
+	patterns []string
+}
+
+func (r *router) Handle(pattern string, h http.Handler) {
+	r.patterns = append(r.patterns, pattern)
+	r.mux.Handle(pattern, h)
+}
+
+func (r *router) HandleFunc(pattern string, h http.HandlerFunc) { r.Handle(pattern, h) }
+
+// Routes returns the patterns of every route of the site, the JSON API's
+// included, once Handler has been called: for the test that holds
+// docs/openapi.yaml to the real handlers.
+func (s *Site) Routes() []string { return s.routes }
 
 // New checks the configuration and parses the templates, so that a broken
 // template fails the start, not a request.
@@ -86,7 +106,7 @@ func (s *Site) Secure() bool { return s.secure }
 
 // Handler returns the site with all its middleware.
 func (s *Site) Handler() (http.Handler, error) {
-	pages := http.NewServeMux()
+	pages := &router{mux: http.NewServeMux()}
 	pages.HandleFunc("GET /{$}", s.home)
 	pages.HandleFunc("GET /login", s.loginForm)
 	pages.HandleFunc("POST /login", s.loginSubmit)
@@ -111,7 +131,8 @@ func (s *Site) Handler() (http.Handler, error) {
 
 	// Everything but static files and the health check runs inside a
 	// session, so even an error page can say who is logged in.
-	var app http.Handler = s.withFallback(pages)
+	s.routes = pages.patterns
+	var app http.Handler = s.withFallback(pages.mux)
 	app = cop.Handler(app)
 	app = s.limitBody(app)
 	app = s.deps.Sessions.Handler(app)

@@ -48,6 +48,7 @@ type testServer struct {
 	t        *testing.T
 	URL      string
 	srv      *httptest.Server
+	site     *site.Site
 	db       backendDB
 	store    passkeyd.Store
 	sessions *passkeyd.Sessions
@@ -126,7 +127,7 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		t.Fatalf("server URL %s, want %s", srv.URL, origin)
 	}
 	t.Cleanup(srv.Close)
-	return &testServer{t: t, URL: srv.URL, srv: srv, db: db, store: store, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
+	return &testServer{t: t, URL: srv.URL, srv: srv, site: s, db: db, store: store, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
 }
 
 // with returns ts for a subtest: its helpers then fail t.
