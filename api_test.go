@@ -2,6 +2,7 @@ package passkeyd_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,8 +19,13 @@ import (
 
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/passkeytest"
+	"github.com/passkeyd/passkeyd/password"
 	"github.com/passkeyd/passkeyd/sqlite"
 )
+
+// cheapPasswords make password hashing fast in tests; the cost of real
+// parameters is measured elsewhere.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // harness is the JSON API over a real SQLite file and a real TLS server.
 type harness struct {
@@ -39,6 +45,13 @@ type harnessOptions struct {
 	// db, when set, is the database of another harness, so that the two
 	// are two instances of one site.
 	db *harness
+	// users, when set, are the app's users instead of the database's.
+	users passkeyd.Users
+	// appSessions, when set, are the app's sessions instead of
+	// passkeyd's.
+	appSessions passkeyd.AppSessions
+	// noPasswords builds the service without password login.
+	noPasswords bool
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -65,26 +78,23 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
 	h.origin = "https://localhost:" + portOf(h.srv.URL)
-	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store: db, Secure: true, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	origins := []string{h.origin}
 	if o.db != nil {
 		// Two instances of one site: each trusts the other's origin too.
 		origins = append(origins, o.db.origin)
 	}
+	deps := passkeyd.Deps{Users: cmp.Or[passkeyd.Users](o.users, db), Store: db, AppSessions: o.appSessions}
+	if !o.noPasswords {
+		deps.Passwords = passkeyd.HashedPasswords(password.NewHasher(cheapPasswords, 2), db)
+	}
+	var err error
 	h.svc, err = passkeyd.NewService(passkeyd.Config{
 		RPID: "localhost", RPName: "passkeyd test", Origins: origins,
 		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
-	}, db, db, sessions)
+		SessionIdleTimeout: time.Hour, SessionLifetime: 24 * time.Hour, Now: o.now,
+	}, deps)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if o.now != nil {
-		passkeyd.SetClock(h.svc, o.now)
 	}
 	if err := h.svc.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -92,7 +102,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.svc.Routes(mux)
 	// A stand-in for the host's password login, so tests can begin logged in.
 	mux.HandleFunc("POST /test/login/{id}", func(w http.ResponseWriter, r *http.Request) {
-		u, err := db.UserByID(r.Context(), r.PathValue("id"))
+		u, err := cmp.Or[passkeyd.Users](o.users, db).UserByID(r.Context(), r.PathValue("id"))
 		if err == nil {
 			_, err = h.svc.LogIn(w, r, u)
 		}
@@ -108,9 +118,13 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 			h.svc.WriteError(w, r, err)
 			return
 		}
-		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: sess.Auth})
+		var how passkeyd.Auth
+		if sess != nil {
+			how = sess.Auth
+		}
+		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: how})
 	})
-	h.srv.Config.Handler = sessions.Handler(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
+	h.srv.Config.Handler = h.svc.Handler(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
 	return h
 }
 

@@ -376,7 +376,7 @@ func (s *Service) handOut(ctx context.Context, w http.ResponseWriter, r *http.Re
 		Path:     "/",
 		MaxAge:   int(s.cfg.CeremonyTTL / time.Second),
 		HttpOnly: true,
-		Secure:   s.sessions.secure,
+		Secure:   s.secure,
 		// Ceremonies are begun and finished by this site's own pages.
 		SameSite: http.SameSiteStrictMode,
 	})
@@ -415,7 +415,7 @@ func (s *Service) dropOldCeremonies(ctx context.Context, w http.ResponseWriter, 
 func (s *Service) expireCeremonyCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: s.sessions.secure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
 

@@ -48,6 +48,21 @@ type Config struct {
 	// the Store, made on first start and rotated with
 	// RotateCeremonyKey. Every instance of a site needs the same.
 	CeremonyKeys [][]byte
+	// SessionIdleTimeout ends one of passkeyd's sessions unused for this
+	// long (default 24h).
+	SessionIdleTimeout time.Duration
+	// SessionLifetime ends one of passkeyd's sessions this long after it
+	// began, used or not (default 7 days).
+	SessionLifetime time.Duration
+	// SessionTouchInterval is how stale a session's last use may grow
+	// before a request writes it anew (default a minute, or a tenth of the
+	// idle timeout when that is shorter): the idle timeout then holds to
+	// within it, and a busy browser costs one write a minute, not one a
+	// request.
+	SessionTouchInterval time.Duration
+	// Now is the clock of everything the Service does: ceremonies,
+	// sessions, throttles. Nil means time.Now; tests set it.
+	Now func() time.Time
 	// Logger receives security events (possible cloned authenticators,
 	// backup flag changes). Nil discards them.
 	Logger *slog.Logger
@@ -96,6 +111,18 @@ func (c *Config) check() error {
 		c.CeremonyTTL = 5 * time.Minute
 	case c.CeremonyTTL < MinCeremonyTTL || c.CeremonyTTL > MaxCeremonyTTL:
 		return fmt.Errorf("passkeyd: Config.CeremonyTTL %s: want between %s and %s (0 means 5m)", c.CeremonyTTL, MinCeremonyTTL, MaxCeremonyTTL)
+	}
+	if c.SessionIdleTimeout <= 0 {
+		c.SessionIdleTimeout = 24 * time.Hour
+	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 7 * 24 * time.Hour
+	}
+	if c.SessionTouchInterval <= 0 {
+		c.SessionTouchInterval = min(time.Minute, c.SessionIdleTimeout/10)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -1,6 +1,7 @@
 package passkeyd_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +14,6 @@ import (
 // names the field and says what would be right.
 func TestNewServiceChecksConfig(t *testing.T) {
 	store := passkeytest.NewMemoryStore()
-	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
 	good := passkeyd.Config{RPID: "example.com", RPName: "Example", Origins: []string{"https://example.com", "https://login.example.com"}}
 	tests := []struct {
 		name string
@@ -50,7 +47,7 @@ func TestNewServiceChecksConfig(t *testing.T) {
 			cfg := good
 			cfg.Origins = append([]string(nil), good.Origins...)
 			tt.edit(&cfg)
-			_, err := passkeyd.NewService(cfg, store, store, sessions)
+			_, err := passkeyd.NewService(cfg, passkeyd.Deps{Users: store, Store: store})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("NewService: %v", err)
@@ -59,13 +56,26 @@ func TestNewServiceChecksConfig(t *testing.T) {
 			}
 		})
 	}
-	for name, call := range map[string]func() error{
-		"no users":    func() error { _, err := passkeyd.NewService(good, nil, store, sessions); return err },
-		"no store":    func() error { _, err := passkeyd.NewService(good, store, nil, sessions); return err },
-		"no sessions": func() error { _, err := passkeyd.NewService(good, store, store, nil); return err },
+	for _, tt := range []struct {
+		name string
+		deps passkeyd.Deps
+		want string
+	}{
+		{"no users", passkeyd.Deps{Store: store}, "Deps.Users is required"},
+		{"no store", passkeyd.Deps{Users: store}, "Deps.Store is required"},
+		{"two kinds of sessions", passkeyd.Deps{Users: store, Store: store, SessionStore: store, AppSessions: noSessions{}}, "set one"},
 	} {
-		if err := call(); err == nil || !strings.Contains(err.Error(), "required") {
-			t.Errorf("%s: %v, want an error saying what is required", name, err)
+		if _, err := passkeyd.NewService(good, tt.deps); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error saying %q", tt.name, err, tt.want)
 		}
 	}
 }
+
+// noSessions are an app's sessions in which nobody is ever logged in.
+type noSessions struct{}
+
+func (noSessions) CurrentUserID(*http.Request) (string, error) { return "", nil }
+func (noSessions) LogIn(http.ResponseWriter, *http.Request, *passkeyd.User, passkeyd.Auth) error {
+	return nil
+}
+func (noSessions) LogOut(http.ResponseWriter, *http.Request) error { return nil }

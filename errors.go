@@ -99,6 +99,7 @@ var statusOfCode = map[string]int{
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
 	"method_not_allowed":     http.StatusMethodNotAllowed,
 	"cross_origin":           http.StatusForbidden,
+	"password_login_off":     http.StatusForbidden,
 	// Who the client is: not logged in, or a login refused.
 	"not_logged_in":     http.StatusUnauthorized,
 	"invalid_assertion": http.StatusUnauthorized,

@@ -17,19 +17,39 @@ import (
 	"github.com/passkeyd/passkeyd/passkeytest"
 )
 
-// appUsers is the host application's own user table. All passkeyd needs
-// of it is passkeyd.UserLookup: find a user by id. Each user keeps a
-// random WebAuthn handle, made once (passkeyd.NewUser makes one).
-type appUsers struct {
+// exampleUsers is the host application's own user table. All passkeyd needs
+// of it is passkeyd.Users: find a user by id, by WebAuthn handle and by
+// username. Each user keeps a random WebAuthn handle, made once
+// (passkeyd.NewUserHandle).
+type exampleUsers struct {
 	mu   sync.Mutex
 	byID map[string]*passkeyd.User
 }
 
-func (a *appUsers) UserByID(_ context.Context, id string) (*passkeyd.User, error) {
+func (a *exampleUsers) UserByID(_ context.Context, id string) (*passkeyd.User, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if u, ok := a.byID[id]; ok {
 		return u, nil
+	}
+	return nil, passkeyd.ErrNotFound
+}
+
+func (a *exampleUsers) UserByHandle(_ context.Context, handle []byte) (*passkeyd.User, error) {
+	return a.find(func(u *passkeyd.User) bool { return bytes.Equal(u.Handle, handle) })
+}
+
+func (a *exampleUsers) UserByUsername(_ context.Context, name string) (*passkeyd.User, error) {
+	return a.find(func(u *passkeyd.User) bool { return strings.EqualFold(u.Username, name) })
+}
+
+func (a *exampleUsers) find(match func(*passkeyd.User) bool) (*passkeyd.User, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, u := range a.byID {
+		if match(u) {
+			return u, nil
+		}
 	}
 	return nil, passkeyd.ErrNotFound
 }
@@ -39,7 +59,7 @@ func (a *appUsers) UserByID(_ context.Context, id string) (*passkeyd.User, error
 // the ceremonies, the JSON API under /api/ and the browser script; the
 // application keeps everything else.
 func Example() {
-	users := &appUsers{byID: map[string]*passkeyd.User{}}
+	users := &exampleUsers{byID: map[string]*passkeyd.User{}}
 	alice, _ := passkeyd.NewUser("alice", "Alice", time.Now())
 	users.byID[alice.ID] = alice
 
@@ -47,13 +67,6 @@ func Example() {
 	// (sqlite.DB, postgres.DB, or your own that passes storetest). The
 	// in-memory one keeps the example short.
 	store := passkeytest.NewMemoryStore()
-	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store: store, Secure: true, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour,
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
 
 	srv := httptest.NewUnstartedServer(nil)
 	srv.StartTLS()
@@ -62,7 +75,7 @@ func Example() {
 
 	passkeys, err := passkeyd.NewService(passkeyd.Config{
 		RPID: "localhost", RPName: "Example app", Origins: []string{origin},
-	}, users, store, sessions)
+	}, passkeyd.Deps{Users: users, Store: store})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -85,7 +98,7 @@ func Example() {
 		}
 		fmt.Fprintf(w, "%s (passkey %q)", u.Username, *sess.Auth.Name)
 	})
-	srv.Config.Handler = sessions.Handler(mux)
+	srv.Config.Handler = passkeys.Handler(mux)
 
 	// A browser with a passkey provider, played by passkeytest.
 	authenticator := passkeytest.New(origin, passkeytest.Options{})

@@ -45,9 +45,14 @@ type Router interface {
 	Handle(pattern string, handler http.Handler)
 }
 
-// Routes registers the JSON API on mux. Wrap mux in the Sessions'
-// Handler, so that each request reads its session once.
+// Routes registers the JSON API on mux (docs/api.md): the passkey
+// ceremonies, password login, the session and logout, and passkey
+// management. Wrap mux in the Service's Handler, so that each request
+// reads its session once, and in http.CrossOriginProtection.
 func (s *Service) Routes(mux Router) {
+	mux.Handle("GET /api/session", s.api(userUnused, s.handleSession))
+	mux.Handle("POST /api/logout", s.api(userRequired, s.handleLogout))
+	mux.Handle("POST /api/login/password", s.api(userUnused, s.handlePasswordLogin))
 	mux.Handle("POST /api/passkeys/register/begin", s.api(userRequired, s.handleRegisterBegin))
 	mux.Handle("POST /api/passkeys/register/finish", s.api(userRequired, s.handleRegisterFinish))
 	mux.Handle("POST /api/login/begin", s.api(userOptional, s.handleLoginBegin))
@@ -204,10 +209,54 @@ func (s *Service) handleLoginFinish(w http.ResponseWriter, r *http.Request, _ *U
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, struct {
-		User UserInfo `json:"user"`
-		Auth Auth     `json:"auth"`
-	}{res.User.Info(), res.Session.Auth}, nil
+	return http.StatusOK, loginBody{res.User.Info(), res.Auth}, nil
+}
+
+// loginBody is the answer to a login.
+type loginBody struct {
+	User UserInfo `json:"user"`
+	Auth Auth     `json:"auth"`
+}
+
+func (s *Service) handlePasswordLogin(w http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
+	var req struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	res, err := s.PasswordLogIn(w, r, req.Username, req.Password)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, loginBody{res.User.Info(), res.Auth}, nil
+}
+
+// handleSession tells who is logged in and how: nulls for nobody. With
+// the app's sessions, how is not known: auth is null.
+func (s *Service) handleSession(_ http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
+	var body struct {
+		User *UserInfo `json:"user"`
+		Auth *Auth     `json:"auth"`
+	}
+	user, sess, err := s.CurrentUser(r)
+	switch {
+	case errors.Is(err, ErrNotLoggedIn):
+		return http.StatusOK, body, nil
+	case err != nil:
+		return 0, nil, err
+	}
+	info := user.Info()
+	body.User = &info
+	if sess != nil {
+		body.Auth = &sess.Auth
+	}
+	return http.StatusOK, body, nil
+}
+
+func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
+	return http.StatusNoContent, nil, s.LogOut(w, r)
 }
 
 // ParsePage reads the ?page= query value: 1 when absent, else a whole

@@ -17,34 +17,58 @@ import (
 	"github.com/google/uuid"
 )
 
-// UserLookup is what the passkey ceremonies need of the host's users.
-type UserLookup interface {
-	// UserByID returns the user, or ErrNotFound.
-	UserByID(ctx context.Context, id string) (*User, error)
-}
-
-// PasskeyOwnerLookup is what a UserLookup may also do when it is the
+// PasskeyOwnerLookup is what a Users may also do when it is the
 // database that holds the passkeys too (sqlite.DB, postgres.DB): read a
 // passkey and its user in one query, so that a login reads once, not
-// twice. The Service uses it only when the UserLookup is its Store (or the
-// Store that SplitSessions joined to a session store).
+// twice. The Service uses it only when the Users are its Store.
 type PasskeyOwnerLookup interface {
 	// PasskeyAndOwner returns the passkey with that credential id and its
 	// user, or ErrNotFound.
 	PasskeyAndOwner(ctx context.Context, credentialID []byte) (*Passkey, *User, error)
 }
 
-// Service runs passkey registration and login, logs users in and out, and
-// manages passkeys. It is safe for concurrent use; make one at start-up.
+// Deps are what a Service works on.
+type Deps struct {
+	// Users are the site's users: passkeyd's own (sqlite.DB,
+	// postgres.DB) or the app's. Required.
+	Users Users
+	// Store keeps passkeys, used challenges, ceremony keys and, unless
+	// SessionStore or AppSessions says otherwise, passkeyd's sessions:
+	// sqlite.DB or postgres.DB. Required.
+	Store Store
+	// Passwords, when set, checks passwords: the Service then offers
+	// password login (PasswordLogIn). Nil means passkeys only, or an app
+	// that logs in with passwords by itself.
+	Passwords PasswordChecker
+	// SessionStore, when set, keeps passkeyd's sessions instead of Store:
+	// Redis, say, for many instances.
+	SessionStore SessionStore
+	// AppSessions, when set, are the app's own sessions: the Service asks
+	// them who is logged in and tells them when a login succeeds or ends,
+	// and sets no session cookie of its own. Nil means passkeyd's
+	// sessions.
+	AppSessions AppSessions
+}
+
+// Service runs passkey registration and login, password login, logs users
+// in and out, and manages passkeys. It is safe for concurrent use; make
+// one at start-up.
 type Service struct {
 	cfg      Config
 	webauthn *webauthn.WebAuthn
-	users    UserLookup
+	users    Users
 	// owners reads a passkey and its user at once, when the users are in
 	// the Store; nil otherwise.
 	owners    PasskeyOwnerLookup
 	store     Store
-	sessions  *Sessions
+	passwords PasswordChecker
+	// Exactly one of sessions (passkeyd's) and app (the app's) is set.
+	sessions *sessions
+	app      AppSessions
+	// secure marks cookies Secure: the site is served over HTTPS.
+	secure bool
+	// failures slows password guessing per username.
+	failures  *failureCounter
 	sealer    *sealer
 	platforms *PlatformDetector
 	providers *Providers
@@ -52,20 +76,19 @@ type Service struct {
 	now       func() time.Time
 }
 
-// NewService checks cfg and returns a Service over the host's users, the
-// store, and the sessions (which must keep them in store, or in one
-// that SplitSessions joined to it).
-func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (*Service, error) {
+// NewService checks cfg and deps and returns a Service. Its errors name
+// the field that is wrong and what would be right.
+func NewService(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	switch {
-	case users == nil:
-		return nil, errors.New("passkeyd: NewService: users is required: the UserLookup of the site's users (sqlite.DB, postgres.DB or your own)")
-	case store == nil:
-		return nil, errors.New("passkeyd: NewService: store is required: a Store such as sqlite.DB or postgres.DB")
-	case sessions == nil:
-		return nil, errors.New("passkeyd: NewService: sessions is required: make them with NewSessions")
+	case deps.Users == nil:
+		return nil, errors.New("passkeyd: NewService: Deps.Users is required: the site's users (sqlite.DB, postgres.DB, or your own implementation of passkeyd.Users)")
+	case deps.Store == nil:
+		return nil, errors.New("passkeyd: NewService: Deps.Store is required: a Store such as sqlite.DB or postgres.DB")
+	case deps.SessionStore != nil && deps.AppSessions != nil:
+		return nil, errors.New("passkeyd: NewService: Deps.SessionStore and Deps.AppSessions are both set: SessionStore keeps passkeyd's sessions, AppSessions replaces them with the app's; set one")
 	}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  cfg.RPID,
@@ -95,10 +118,20 @@ func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (
 		return nil, err
 	}
 	s := &Service{
-		cfg: cfg, webauthn: wa, users: users, store: store, sessions: sessions,
-		platforms: platforms, providers: providers, log: cfg.Logger, now: time.Now,
+		cfg: cfg, webauthn: wa, users: deps.Users, store: deps.Store, passwords: deps.Passwords,
+		secure: ServedOverHTTPS(cfg.Origins), failures: newFailureCounter(), platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
 	}
-	if owners, ok := users.(PasskeyOwnerLookup); ok && sameDatabase(users, store) {
+	if deps.AppSessions != nil {
+		s.app = deps.AppSessions
+	} else {
+		kept := SessionStore(deps.Store)
+		if deps.SessionStore != nil {
+			kept = deps.SessionStore
+			s.store = splitSessions(deps.Store, deps.SessionStore)
+		}
+		s.sessions = newSessions(kept, cfg)
+	}
+	if owners, ok := deps.Users.(PasskeyOwnerLookup); ok && any(deps.Users) == any(deps.Store) {
 		s.owners = owners
 	}
 	if len(cfg.CeremonyKeys) > 0 {
@@ -106,7 +139,7 @@ func NewService(cfg Config, users UserLookup, store Store, sessions *Sessions) (
 			return nil, err
 		}
 	} else {
-		s.sealer = &sealer{store: store, ttl: cfg.CeremonyTTL, now: s.clock}
+		s.sealer = &sealer{store: s.store, ttl: cfg.CeremonyTTL, now: s.clock}
 	}
 	return s, nil
 }
@@ -120,20 +153,11 @@ func (s *Service) Start(ctx context.Context) error {
 	return err
 }
 
-// sameDatabase reports whether users is the store (or the store that
-// SplitSessions joined to a session store), so that it holds the
-// passkeys too.
-func sameDatabase(users UserLookup, store Store) bool {
-	if split, ok := store.(*splitStore); ok {
-		store = split.Store
-	}
-	return any(users) == any(store)
-}
-
 // passkeyAndOwner returns the passkey with that credential id and its
-// user: one query when the users are in the Store. A passkey whose user is
-// gone is as unknown as a missing one.
-func (s *Service) passkeyAndOwner(ctx context.Context, credentialID []byte) (*Passkey, *User, error) {
+// user: one query when the users are in the Store. Else the user is found
+// by the handle the authenticator gave, which must be the passkey's
+// owner's. A passkey whose user is gone is as unknown as a missing one.
+func (s *Service) passkeyAndOwner(ctx context.Context, credentialID, userHandle []byte) (*Passkey, *User, error) {
 	if s.owners != nil {
 		return s.owners.PasskeyAndOwner(ctx, credentialID)
 	}
@@ -141,9 +165,17 @@ func (s *Service) passkeyAndOwner(ctx context.Context, credentialID []byte) (*Pa
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := s.users.UserByID(ctx, p.UserID)
+	var u *User
+	if len(userHandle) > 0 {
+		u, err = s.users.UserByHandle(ctx, userHandle)
+	} else {
+		u, err = s.users.UserByID(ctx, p.UserID)
+	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if u.ID != p.UserID {
+		return nil, nil, fmt.Errorf("the user handle is not the passkey owner's: %w", ErrNotFound)
 	}
 	return p, u, nil
 }
@@ -406,6 +438,10 @@ type LoginResult struct {
 	// Passkey is the passkey used, as the login left it; nil after a
 	// password login.
 	Passkey *Passkey
+	// Auth is how the user logged in, as the JSON API shows it.
+	Auth Auth
+	// Session is the new session; nil when the app keeps its own
+	// (Deps.AppSessions).
 	Session *Session
 }
 
@@ -426,7 +462,7 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	if err != nil {
 		return nil, err
 	}
-	p, user, err := s.passkeyAndOwner(ctx, parsed.RawID)
+	p, user, err := s.passkeyAndOwner(ctx, parsed.RawID, parsed.Response.UserHandle)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errUnknownPasskey.Wrap(err)
 	}
@@ -488,25 +524,59 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		}
 	}
 	updated.LastUsedAt = now
-	sess, token := s.newSession(r, user, now)
+	commit.At = now
 	loginPlatform := s.platforms.Platform(r.UserAgent())
 	cross := parsed.AuthenticatorAttachment == protocol.CrossPlatform || loginPlatform != p.Platform
 	name, id, platform := p.Name, p.ID, p.Platform
-	sess.Auth = Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross}
-	sess.PasskeyID, sess.Provider = p.ID, p.Provider
-	commit.UserID, commit.At, commit.Session, commit.ReplacedSession = user.ID, now, sess, requestToken(r)
-	if err := s.commitLogin(ctx, commit); err != nil {
+	how := Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross}
+	res, err := s.completeLogin(w, r, user, how, &updated, commit, func() {
+		if cred.Authenticator.CloneWarning {
+			logClone()
+		}
+		if beUpgrade {
+			s.log.InfoContext(ctx, "passkey became backup eligible; stored flag upgraded", "passkey_id", p.ID, "user_id", p.UserID)
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
-	if cred.Authenticator.CloneWarning {
-		logClone()
-	}
-	if beUpgrade {
-		s.log.InfoContext(ctx, "passkey became backup eligible; stored flag upgraded", "passkey_id", p.ID, "user_id", p.UserID)
-	}
-	s.sessions.start(w, r, sess, token)
 	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
-	return &LoginResult{User: user, Passkey: &updated, Session: sess}, nil
+	return res, nil
+}
+
+// completeLogin commits a login and starts its session. With passkeyd's
+// sessions the new session (and the end of the one it replaces) is part
+// of the one commit; with the app's, the app starts its own once the
+// commit is made. committed runs once the commit is made.
+func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, user *User, how Auth, p *Passkey, commit *LoginCommit, committed func()) (*LoginResult, error) {
+	commit.UserID = user.ID
+	if commit.At.IsZero() {
+		commit.At = s.now().UTC()
+	}
+	res := &LoginResult{User: user, Passkey: p, Auth: how}
+	var token string
+	if s.sessions != nil {
+		res.Session, token = s.newSession(r, user, commit.At)
+		res.Session.Auth = how
+		if p != nil {
+			res.Session.PasskeyID, res.Session.Provider = p.ID, p.Provider
+		}
+		commit.Session, commit.ReplacedSession = res.Session, requestToken(r)
+	}
+	if err := s.commitLogin(r.Context(), commit); err != nil {
+		return nil, err
+	}
+	if committed != nil {
+		committed()
+	}
+	if s.sessions != nil {
+		s.sessions.start(w, r, res.Session, token)
+		return res, nil
+	}
+	if err := s.app.LogIn(w, r, user, how); err != nil {
+		return nil, fmt.Errorf("start the app's session: %w", err)
+	}
+	return res, nil
 }
 
 // commitLogin commits a login and says what a refused commit means to the
@@ -530,36 +600,47 @@ func (s *Service) newSession(r *http.Request, user *User, now time.Time) (*Sessi
 }
 
 // LogIn logs user in without a passkey, once the host has checked who they
-// are (a password, say): a new session, its cookie out with w, and any
-// session the browser had ended, in one commit.
-func (s *Service) LogIn(w http.ResponseWriter, r *http.Request, user *User) (*Session, error) {
-	now := s.now().UTC()
-	sess, token := s.newSession(r, user, now)
-	err := s.store.CommitLogin(r.Context(), &LoginCommit{UserID: user.ID, At: now, Session: sess, ReplacedSession: requestToken(r)})
-	if err != nil {
-		return nil, err
-	}
-	s.sessions.start(w, r, sess, token)
-	return sess, nil
+// are (a password, say): a new session and its cookie, and any session
+// the browser had ended, in one commit — or the app's session, started by
+// its AppSessions.
+func (s *Service) LogIn(w http.ResponseWriter, r *http.Request, user *User) (*LoginResult, error) {
+	return s.completeLogin(w, r, user, Auth{}, nil, &LoginCommit{}, nil)
 }
 
 // LogOut ends the request's session on every instance and clears its
-// cookie.
+// cookie (or has the app's AppSessions end it). A request without a
+// session is logged out already.
 func (s *Service) LogOut(w http.ResponseWriter, r *http.Request) error {
-	return s.sessions.LogOut(w, r)
+	if s.app != nil {
+		return s.app.LogOut(w, r)
+	}
+	return s.sessions.logOut(w, r)
 }
 
 // CurrentUser returns the logged-in user and their session, or
-// ErrNotLoggedIn. A session whose user is gone counts as nobody.
+// ErrNotLoggedIn. A session whose user is gone counts as nobody. With the
+// app's sessions the *Session is nil.
 func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
-	sess, err := s.sessions.Current(r)
-	if err != nil {
-		return nil, nil, err
+	var id string
+	var sess *Session
+	if s.app != nil {
+		var err error
+		if id, err = s.app.CurrentUserID(r); err != nil {
+			return nil, nil, fmt.Errorf("the app's current user: %w", err)
+		}
+	} else {
+		var err error
+		if sess, err = s.sessions.current(r); err != nil {
+			return nil, nil, err
+		}
+		if sess != nil {
+			id = sess.UserID
+		}
 	}
-	if sess == nil {
+	if id == "" {
 		return nil, nil, ErrNotLoggedIn
 	}
-	u, err := s.users.UserByID(r.Context(), sess.UserID)
+	u, err := s.users.UserByID(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, ErrNotLoggedIn
 	}
@@ -567,6 +648,16 @@ func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
 		return nil, nil, err
 	}
 	return u, sess, nil
+}
+
+// Handler wraps the site's handler so that each request reads its session
+// from the store once, however often it is asked for. Without it
+// everything works, at a read per ask.
+func (s *Service) Handler(next http.Handler) http.Handler {
+	if s.sessions == nil {
+		return next
+	}
+	return s.sessions.handler(next)
 }
 
 // sweepInterval is how often Run removes what has expired.
@@ -599,7 +690,10 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	_, err1 := s.store.DeleteUsedChallenges(ctx, now.Add(-usedChallengeGrace))
-	_, err2 := s.store.DeleteExpiredSessions(ctx, now)
+	var err2 error
+	if s.sessions != nil {
+		_, err2 = s.sessions.store.DeleteExpiredSessions(ctx, now)
+	}
 	_, err3 := s.store.DeleteCeremonyKeys(ctx, now.Add(-retiredKeyKept))
 	return errors.Join(err1, err2, err3)
 }

@@ -92,35 +92,26 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error)
 }
 
-// SessionOptions configure NewSessions.
-type SessionOptions struct {
-	// Store keeps the sessions: the Service's Store, or one that keeps
-	// them elsewhere (see SplitSessions).
-	Store SessionStore
-	// Secure marks the cookie Secure; set it whenever the site is reached
-	// over HTTPS, also behind a TLS-terminating proxy.
-	Secure bool
-	// IdleTimeout ends a session unused for this long (default 24h).
-	IdleTimeout time.Duration
-	// Lifetime ends a session this long after it began, used or not
-	// (default 7 days).
-	Lifetime time.Duration
-	// TouchInterval is how stale a session's LastSeenAt may grow before a
-	// request writes it anew (default a minute, or the idle timeout's
-	// tenth when that is shorter): the idle timeout then holds to within
-	// it, and a busy browser costs one write a minute, not one a request.
-	TouchInterval time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+// AppSessions are an app's own sessions, for a Service that should log
+// users in and out of them instead of passkeyd's (Deps.AppSessions). The
+// Service then sets no session cookie of its own.
+type AppSessions interface {
+	// CurrentUserID returns the id of the user r is logged in as, or ""
+	// when nobody is.
+	CurrentUserID(r *http.Request) (string, error)
+	// LogIn starts a session for user, who has just logged in, with w —
+	// a new session with a new token, whatever r had, so that a token
+	// planted before the login logs nobody in (session fixation). how
+	// says how they logged in.
+	LogIn(w http.ResponseWriter, r *http.Request, user *User, how Auth) error
+	// LogOut ends r's session for good (server side, not only the
+	// cookie).
+	LogOut(w http.ResponseWriter, r *http.Request) error
 }
 
-// Sessions keeps who is logged in: a cookie with a random token, and the
+// sessions are passkeyd's own: a cookie with a random token, and the
 // session in a SessionStore under the token's hash.
-//
-// Its Handler must wrap the handlers that use it: it remembers the
-// session a request has, so it is read from the store at most once per
-// request.
-type Sessions struct {
+type sessions struct {
 	store    SessionStore
 	secure   bool
 	idle     time.Duration
@@ -129,30 +120,15 @@ type Sessions struct {
 	now      func() time.Time
 }
 
-// NewSessions returns Sessions with the cookie settings passkeyd relies on:
-// HttpOnly, SameSite=Lax, Secure over HTTPS.
-func NewSessions(o SessionOptions) (*Sessions, error) {
-	if o.Store == nil {
-		return nil, errors.New("passkeyd: SessionOptions.Store is required")
+// newSessions returns passkeyd's sessions, kept in store, with the
+// cookie settings passkeyd relies on: HttpOnly, SameSite=Lax, Secure
+// when the site is served over HTTPS. cfg has been checked.
+func newSessions(store SessionStore, cfg Config) *sessions {
+	return &sessions{
+		store: store, secure: ServedOverHTTPS(cfg.Origins), idle: cfg.SessionIdleTimeout,
+		lifetime: cfg.SessionLifetime, touch: cfg.SessionTouchInterval, now: cfg.Now,
 	}
-	s := &Sessions{store: o.Store, secure: o.Secure, idle: o.IdleTimeout, lifetime: o.Lifetime, touch: o.TouchInterval, now: o.Now}
-	if s.idle <= 0 {
-		s.idle = 24 * time.Hour
-	}
-	if s.lifetime <= 0 {
-		s.lifetime = 7 * 24 * time.Hour
-	}
-	if s.touch <= 0 {
-		s.touch = min(time.Minute, s.idle/10)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	return s, nil
 }
-
-// Store returns the store the sessions are kept in.
-func (s *Sessions) Store() SessionStore { return s.store }
 
 // requestSession is what Handler remembers of a request's session.
 type requestSession struct {
@@ -163,8 +139,8 @@ type requestSession struct {
 
 type requestSessionKey struct{}
 
-// Handler remembers, for each request, the session it has, once looked up.
-func (s *Sessions) Handler(next http.Handler) http.Handler {
+// handler remembers, for each request, the session it has, once looked up.
+func (s *sessions) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), requestSessionKey{}, &requestSession{})
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -176,10 +152,10 @@ func remembered(ctx context.Context) *requestSession {
 	return rs
 }
 
-// Current returns the request's session, or nil when nobody is logged in:
+// current returns the request's session, or nil when nobody is logged in:
 // no cookie, a token the store does not know, or a session that expired.
 // An error means the store could not be asked.
-func (s *Sessions) Current(r *http.Request) (*Session, error) {
+func (s *sessions) current(r *http.Request) (*Session, error) {
 	rs := remembered(r.Context())
 	if rs != nil && rs.loaded {
 		return rs.session, rs.err
@@ -193,7 +169,7 @@ func (s *Sessions) Current(r *http.Request) (*Session, error) {
 
 // load reads the request's session from the store and, when it has not
 // been written for a while, notes that it is in use.
-func (s *Sessions) load(r *http.Request) (*Session, error) {
+func (s *sessions) load(r *http.Request) (*Session, error) {
 	hash := requestToken(r)
 	if hash == nil {
 		return nil, nil
@@ -268,7 +244,7 @@ func (s *Session) ID() string {
 
 // newSession makes a session for userID that begins now, and the token
 // that its cookie carries. It does not store it.
-func (s *Sessions) newSession(userID string, now time.Time) (*Session, string) {
+func (s *sessions) newSession(userID string, now time.Time) (*Session, string) {
 	now = now.UTC()
 	abs := now.Add(s.lifetime)
 	token := make([]byte, tokenLength)
@@ -288,7 +264,7 @@ func (s *Sessions) newSession(userID string, now time.Time) (*Session, string) {
 
 // start gives the browser the cookie of a session that was just stored,
 // and makes it the request's session from here on.
-func (s *Sessions) start(w http.ResponseWriter, r *http.Request, sess *Session, token string) {
+func (s *sessions) start(w http.ResponseWriter, r *http.Request, sess *Session, token string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     CookieName,
 		Value:    token,
@@ -303,10 +279,10 @@ func (s *Sessions) start(w http.ResponseWriter, r *http.Request, sess *Session, 
 	}
 }
 
-// LogOut ends the request's session server side, so its token logs nobody
+// logOut ends the request's session server side, so its token logs nobody
 // in from any instance, and clears the cookie. A request without a session
 // is logged out already.
-func (s *Sessions) LogOut(w http.ResponseWriter, r *http.Request) error {
+func (s *sessions) logOut(w http.ResponseWriter, r *http.Request) error {
 	if hash := requestToken(r); hash != nil {
 		if err := s.store.DeleteSession(r.Context(), hash); err != nil {
 			return fmt.Errorf("log out: %w", err)

@@ -6,15 +6,15 @@ import (
 	"time"
 )
 
-// SplitSessions returns a Store that keeps sessions in sessions (Redis,
-// say) and everything else in store.
+// splitSessions returns a Store that keeps sessions in sessions (Redis,
+// say: Deps.SessionStore) and everything else in store.
 //
 // A login then writes twice: first its commit to store (the used
 // challenge, the passkey's counter, the last login), then its session to
 // sessions. Should the second write fail, the challenge is used up and
 // nobody is logged in: the client begins again. A session store in the
 // database itself avoids that, and commits a login in one transaction.
-func SplitSessions(store Store, sessions SessionStore) Store {
+func splitSessions(store Store, sessions SessionStore) Store {
 	return &splitStore{Store: store, sessions: sessions}
 }
 

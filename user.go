@@ -37,19 +37,31 @@ type User struct {
 	LastLoginAt time.Time
 }
 
-// UserStore keeps the site's users.
-type UserStore interface {
-	// CreateUser stores a new user made by NewUser; ErrUsernameTaken when
-	// the username is in use in any letter case.
-	CreateUser(ctx context.Context, u *User) error
+// Users is what a Service needs of the site's users: to find them. An app
+// that keeps its own users implements it over its own table, building a
+// User of each row (its id as a string, the handle it stored from
+// NewUserHandle); sqlite.DB and postgres.DB implement it for passkeyd's
+// own users. Passkeyd's tables hold user ids but reference no table of
+// the app's.
+type Users interface {
 	// UserByID returns the user with that ID, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
-	// UserByUsername finds a user by username in any letter case, or
-	// returns ErrNotFound.
-	UserByUsername(ctx context.Context, username string) (*User, error)
 	// UserByHandle returns the user with that WebAuthn user handle, or
 	// ErrNotFound.
 	UserByHandle(ctx context.Context, handle []byte) (*User, error)
+	// UserByUsername finds a user by the name they log in with (in any
+	// letter case, when names are unique that way), or returns
+	// ErrNotFound.
+	UserByUsername(ctx context.Context, username string) (*User, error)
+}
+
+// UserStore keeps passkeyd's own users, for the ready server and any app
+// that has none of its own.
+type UserStore interface {
+	Users
+	// CreateUser stores a new user made by NewUser; ErrUsernameTaken when
+	// the username is in use in any letter case.
+	CreateUser(ctx context.Context, u *User) error
 	// ListUsers returns every user, oldest first.
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPasswordHash replaces the user's password hash ("" removes it).
@@ -64,9 +76,25 @@ const MaxUsernameLength = 150
 // MaxDisplayNameLength is the longest display name accepted, in bytes.
 const MaxDisplayNameLength = 150
 
-// handleLength is the WebAuthn user handle's size: 32 random bytes is
-// unguessable and well under the 64 bytes the specification allows.
-const handleLength = 32
+// UserHandleLength is the size of the WebAuthn user handles NewUserHandle
+// makes: 32 random bytes are unguessable, and well under the 64 bytes
+// the specification allows.
+const UserHandleLength = 32
+
+// NewUserHandle makes a WebAuthn user handle: UserHandleLength random
+// bytes. Make one per user, when the user is made, and keep it for good
+// (a column of 32 bytes beside the user): authenticators store it with
+// each passkey and give it back at every login. It must not be the user's
+// id, name or e-mail address, or anything derived from them, because an
+// authenticator hands it to anyone who asks for a discoverable login; and
+// it must not change, or the user's passkeys stop working.
+func NewUserHandle() []byte {
+	handle := make([]byte, UserHandleLength)
+	// crypto/rand.Read never fails (it panics if the system's source
+	// does).
+	_, _ = rand.Read(handle)
+	return handle
+}
 
 // ErrInvalidUsername is returned for a username that cannot be used.
 var ErrInvalidUsername = errors.New("invalid username")
@@ -118,15 +146,11 @@ func NewUser(username, displayName string, now time.Time) (*User, error) {
 	if len(displayName) > MaxDisplayNameLength || !utf8.ValidString(displayName) || hasControl(displayName) {
 		return nil, fmt.Errorf("invalid display name: at most %d bytes of text without control characters", MaxDisplayNameLength)
 	}
-	handle := make([]byte, handleLength)
-	if _, err := rand.Read(handle); err != nil {
-		return nil, fmt.Errorf("make user handle: %w", err)
-	}
 	return &User{
 		ID:          uuid.NewString(),
 		Username:    name,
 		DisplayName: displayName,
-		Handle:      handle,
+		Handle:      NewUserHandle(),
 		CreatedAt:   now.UTC(),
 	}, nil
 }

@@ -216,11 +216,7 @@ func TestOneCommitPerFinish(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	origin := "https://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:]
-	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{Store: db, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := passkeyd.NewService(passkeyd.Config{RPID: "localhost", RPName: "test", Origins: []string{origin}}, db, db, sessions)
+	svc, err := passkeyd.NewService(passkeyd.Config{RPID: "localhost", RPName: "test", Origins: []string{origin}}, passkeyd.Deps{Users: db, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +230,7 @@ func TestOneCommitPerFinish(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	srv.Config.Handler = sessions.Handler(mux)
+	srv.Config.Handler = svc.Handler(mux)
 	client := srv.Client()
 	client.Jar, _ = cookiejar.New(nil)
 	post := func(path string, body []byte, want int) []byte {

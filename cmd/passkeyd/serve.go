@@ -191,7 +191,13 @@ func serve(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	var store passkeyd.Store = b
+	deps := passkeyd.Deps{
+		Users: b,
+		Store: b,
+		// Half the cores at most hash passwords, so a burst of password
+		// attempts leaves the rest to passkey logins and everything else.
+		Passwords: passkeyd.HashedPasswords(password.NewHasher(password.DefaultParams(), max(1, runtime.GOMAXPROCS(0)/2)), b),
+	}
 	health := b.Ping
 	if c.sessions != "db" {
 		rs, err := openRedis(ctx, c.sessions, logger)
@@ -199,7 +205,7 @@ func serve(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		defer rs.Close()
-		store = passkeyd.SplitSessions(b, rs)
+		deps.SessionStore = rs
 		health = func(ctx context.Context) error {
 			if err := b.Ping(ctx); err != nil {
 				return err
@@ -212,34 +218,22 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	origins := []string(c.origins)
-	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store:       store,
-		Secure:      passkeyd.ServedOverHTTPS(origins),
-		IdleTimeout: c.sessionIdle,
-		Lifetime:    c.sessionLifetime,
-	})
-	if err != nil {
-		return err
-	}
 	passkeys, err := passkeyd.NewService(passkeyd.Config{
-		RPID:             c.rpID,
-		RPName:           c.rpName,
-		Origins:          origins,
-		Attachment:       c.attachment,
-		UserVerification: c.userVerification,
-		CeremonyTTL:      c.ceremonyTTL,
-		CeremonyKeys:     keys,
-		Logger:           logger,
-	}, b, store, sessions)
+		RPID:               c.rpID,
+		RPName:             c.rpName,
+		Origins:            origins,
+		Attachment:         c.attachment,
+		UserVerification:   c.userVerification,
+		CeremonyTTL:        c.ceremonyTTL,
+		CeremonyKeys:       keys,
+		SessionIdleTimeout: c.sessionIdle,
+		SessionLifetime:    c.sessionLifetime,
+		Logger:             logger,
+	}, deps)
 	if err != nil {
 		return err
 	}
 	s, err := site.New(site.Config{Origins: origins, Logger: logger}, site.Deps{
-		Users:    b,
-		Sessions: sessions,
-		// Half the cores at most hash passwords, so a burst of password
-		// attempts leaves the rest to passkey logins and everything else.
-		Hasher:   password.NewHasher(password.DefaultParams(), max(1, runtime.GOMAXPROCS(0)/2)),
 		Passkeys: passkeys,
 		Health:   health,
 	})

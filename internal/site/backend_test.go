@@ -27,10 +27,10 @@ type backendDB interface {
 var backends = []string{"sqlite", "postgres", "redis"}
 
 // openBackend opens an empty, migrated database of the named kind for the
-// test ("" is SQLite), and the Store that sessions and ceremonies use: the
-// database itself, or it joined to Redis. PostgreSQL and Redis are
+// test ("" is SQLite), and where the sessions are kept: the database
+// itself, or Redis. PostgreSQL and Redis are
 // skipped when absent, except in CI, where their absence fails the test.
-func openBackend(t *testing.T, kind string) (backendDB, passkeyd.Store, func(context.Context) error) {
+func openBackend(t *testing.T, kind string) (backendDB, passkeyd.SessionStore, func(context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -48,7 +48,7 @@ func openBackend(t *testing.T, kind string) (backendDB, passkeyd.Store, func(con
 			return db, db, db.Ping
 		}
 		rs := openRedis(t)
-		return db, passkeyd.SplitSessions(db, rs), func(ctx context.Context) error {
+		return db, rs, func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err
 			}

@@ -9,15 +9,11 @@ import (
 
 // The errors a client can get wrong on the site's own routes.
 var (
-	errCrossOrigin     = passkeyd.NewError("cross_origin", "This request came from another site and was refused.")
-	errLoginFailed     = passkeyd.NewError("login_failed", "Wrong username or password.")
-	errTooManyAttempts = passkeyd.NewError("too_many_attempts", "Too many failed attempts for this username. Try again later, or log in with a passkey.")
-	errBusy            = passkeyd.NewError("busy", "Too many password logins at once. Please try again in a moment, or log in with a passkey.")
-	errEmptyLogin      = passkeyd.NewError("missing_credentials", "Enter your username and password, or log in with a passkey.")
-	errBadForm         = passkeyd.NewError("bad_form", "The form could not be read. Reload the page and try again.")
-	errOffsiteNext     = passkeyd.NewError("bad_next", "The link you followed would send you to another site after login, so it was refused.")
-	errNotFound        = passkeyd.NewError("not_found", "There is nothing here.")
-	errMethod          = passkeyd.NewError("method_not_allowed", "This method is not allowed here.")
+	errCrossOrigin = passkeyd.NewError("cross_origin", "This request came from another site and was refused.")
+	errBadForm     = passkeyd.NewError("bad_form", "The form could not be read. Reload the page and try again.")
+	errOffsiteNext = passkeyd.NewError("bad_next", "The link you followed would send you to another site after login, so it was refused.")
+	errNotFound    = passkeyd.NewError("not_found", "There is nothing here.")
+	errMethod      = passkeyd.NewError("method_not_allowed", "This method is not allowed here.")
 )
 
 // fail answers a request with err: JSON for the API, an error page

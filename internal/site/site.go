@@ -1,6 +1,6 @@
-// Package site is passkeyd's web site: the pages, the password login, the
-// session API and the middleware every response goes through. cmd/passkeyd
-// wires it to a store, a session store and a listener.
+// Package site is passkeyd's web site: the pages and the middleware every
+// response goes through, built on the passkeyd package's public API as
+// any host app would be. cmd/passkeyd wires it to a store and a listener.
 package site
 
 import (
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/passkeyd/passkeyd"
-	"github.com/passkeyd/passkeyd/password"
 )
 
 // healthTimeout bounds how long /healthz waits for the database.
@@ -30,15 +29,11 @@ type Config struct {
 
 // Deps are what the site is built on.
 type Deps struct {
-	Users    passkeyd.UserStore
-	Sessions *passkeyd.Sessions
-	Hasher   *password.Hasher
-	// Passkeys runs the passkey ceremonies and serves the JSON API.
+	// Passkeys is the login: passkey ceremonies, password login,
+	// sessions and the JSON API.
 	Passkeys *passkeyd.Service
 	// Health reports whether the database answers.
 	Health func(ctx context.Context) error
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 }
 
 // Site serves passkeyd's pages and API.
@@ -48,8 +43,6 @@ type Site struct {
 	log    *slog.Logger
 	secure bool
 	views  *views
-	// failures slows password guessing per username.
-	failures *failureCounter
 	// routes are the patterns Handler registered.
 	routes []string
 }
@@ -84,11 +77,8 @@ func New(cfg Config, deps Deps) (*Site, error) {
 			return nil, fmt.Errorf("site: origin %q is not of the form https://host[:port]", o)
 		}
 	}
-	if deps.Users == nil || deps.Sessions == nil || deps.Hasher == nil || deps.Health == nil || deps.Passkeys == nil {
-		return nil, errors.New("site: Users, Sessions, Hasher, Passkeys and Health are required")
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
+	if deps.Health == nil || deps.Passkeys == nil {
+		return nil, errors.New("site: Passkeys and Health are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -97,7 +87,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: passkeyd.ServedOverHTTPS(cfg.Origins), views: v, failures: newFailureCounter()}, nil
+	return &Site{cfg: cfg, deps: deps, log: cfg.Logger, secure: passkeyd.ServedOverHTTPS(cfg.Origins), views: v}, nil
 }
 
 // Secure reports whether the site is served over HTTPS (an https origin),
@@ -111,8 +101,6 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("GET /login", s.loginForm)
 	pages.HandleFunc("POST /login", s.loginSubmit)
 	pages.HandleFunc("POST /logout", s.logout)
-	pages.HandleFunc("GET /api/session", s.apiSession)
-	pages.HandleFunc("POST /api/logout", s.apiLogout)
 	pages.HandleFunc("GET /passkeys", s.passkeysPage)
 	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields))
 	pages.HandleFunc("POST /passkeys/{id}/rename", s.passkeyAction(s.renamePasskey, renameFields))
@@ -135,7 +123,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	var app http.Handler = s.withFallback(pages.mux)
 	app = cop.Handler(app)
 	app = s.limitBody(app)
-	app = s.deps.Sessions.Handler(app)
+	app = s.deps.Passkeys.Handler(app)
 	app = withDeadline(app)
 
 	root := http.NewServeMux()

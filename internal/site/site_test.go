@@ -45,13 +45,13 @@ type testOpts struct {
 // testServer is the site, built the way cmd/passkeyd builds it, on a real
 // SQLite file, served over a real socket.
 type testServer struct {
-	t        *testing.T
-	URL      string
-	srv      *httptest.Server
-	site     *site.Site
-	db       backendDB
-	store    passkeyd.Store
-	sessions *passkeyd.Sessions
+	t    *testing.T
+	URL  string
+	srv  *httptest.Server
+	site *site.Site
+	db   backendDB
+	// sessions keeps the sessions: db, or Redis.
+	sessions passkeyd.SessionStore
 	hasher   *password.Hasher
 	// passkeyOrigin is the origin passkeys are made and used on.
 	passkeyOrigin string
@@ -64,7 +64,7 @@ func portOf(hostport string) string {
 func newTestServer(t *testing.T, o testOpts) *testServer {
 	t.Helper()
 	ctx := context.Background()
-	db, store, health := openBackend(t, o.backend)
+	db, sessions, health := openBackend(t, o.backend)
 	srv := httptest.NewUnstartedServer(nil)
 	scheme := "https"
 	if o.plainHTTP {
@@ -75,27 +75,24 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		o.params = cheapParams
 	}
 	hasher := password.NewHasher(o.params, 2)
-	sessions, err := passkeyd.NewSessions(passkeyd.SessionOptions{
-		Store:         store,
-		Secure:        !o.plainHTTP,
-		IdleTimeout:   time.Hour,
-		Lifetime:      24 * time.Hour,
-		TouchInterval: o.touchEvery,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Passkeys need a host name for the RP id: the same server, reached
 	// as localhost, is the origin of the tests' software authenticator.
 	passkeyOrigin := scheme + "://localhost:" + portOf(srv.Listener.Addr().String())
 	// The site trusts form posts from all of them; passkeys work on the
 	// RP id's origins only, which 127.0.0.1 is not.
 	origins := append([]string{origin, passkeyOrigin}, o.extraOrigins...)
+	deps := passkeyd.Deps{Users: db, Store: db, Passwords: passkeyd.HashedPasswords(hasher, db)}
+	if sessions != db {
+		deps.SessionStore = sessions
+	}
 	passkeys, err := passkeyd.NewService(passkeyd.Config{
-		RPID:    "localhost",
-		RPName:  "passkeyd test",
-		Origins: []string{passkeyOrigin},
-	}, db, store, sessions)
+		RPID:                 "localhost",
+		RPName:               "passkeyd test",
+		Origins:              []string{passkeyOrigin},
+		SessionIdleTimeout:   time.Hour,
+		SessionLifetime:      24 * time.Hour,
+		SessionTouchInterval: o.touchEvery,
+	}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +100,6 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		t.Fatal(err)
 	}
 	s, err := site.New(site.Config{Origins: origins}, site.Deps{
-		Users:    db,
-		Sessions: sessions,
-		Hasher:   hasher,
 		Passkeys: passkeys,
 		Health:   health,
 	})
@@ -127,7 +121,7 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		t.Fatalf("server URL %s, want %s", srv.URL, origin)
 	}
 	t.Cleanup(srv.Close)
-	return &testServer{t: t, URL: srv.URL, srv: srv, site: s, db: db, store: store, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
+	return &testServer{t: t, URL: srv.URL, srv: srv, site: s, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
 }
 
 // with returns ts for a subtest: its helpers then fail t.
@@ -303,7 +297,7 @@ func (ts *testServer) storedSession(token string) bool {
 		return false
 	}
 	sum := sha256.Sum256(raw)
-	_, err = ts.store.SessionByKey(context.Background(), sum[:])
+	_, err = ts.sessions.SessionByKey(context.Background(), sum[:])
 	if errors.Is(err, passkeyd.ErrNotFound) {
 		return false
 	}

@@ -1,15 +1,12 @@
-package site
+package passkeyd
 
 import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/passkeyd/passkeyd"
 )
 
 func TestFailureCounter(t *testing.T) {
@@ -91,15 +88,15 @@ func TestHashBusy(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"slot wait timed out", live, context.DeadlineExceeded, errBusy},
+		{"slot wait timed out", live, context.DeadlineExceeded, ErrBusy},
 		{"request ended", gone, context.DeadlineExceeded, context.DeadlineExceeded},
 		{"other error", live, other, other},
 	}
 	for _, tt := range tests {
 		got := hashBusy(tt.ctx, tt.err)
-		var e *passkeyd.Error
+		var e *Error
 		if errors.As(tt.want, &e) {
-			if !errors.As(got, &e) || e.Code != errBusy.Code || passkeyd.HTTPStatus(got) != http.StatusServiceUnavailable {
+			if !errors.As(got, &e) || e.Code != ErrBusy.Code || HTTPStatus(got) != http.StatusServiceUnavailable {
 				t.Errorf("%s: hashBusy = %v, want a 503 busy error", tt.name, got)
 			}
 			continue
@@ -107,18 +104,5 @@ func TestHashBusy(t *testing.T) {
 		if !errors.Is(got, tt.want) {
 			t.Errorf("%s: hashBusy = %v, want %v", tt.name, got, tt.want)
 		}
-	}
-}
-
-func TestWithDeadline(t *testing.T) {
-	var deadline time.Time
-	var ok bool
-	h := withDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		deadline, ok = r.Context().Deadline()
-	}))
-	start := time.Now()
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	if !ok || deadline.Before(start.Add(requestDeadline)) || deadline.After(time.Now().Add(requestDeadline)) {
-		t.Fatalf("request deadline %v (set: %v), want %s from the start", deadline, ok, requestDeadline)
 	}
 }
