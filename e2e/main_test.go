@@ -189,6 +189,10 @@ func requireBrowser(t *testing.T) {
 type serverConfig struct {
 	name  string   // for the database file and the log
 	flags []string // added to serve's flags
+	// example, when set, is the app of examples/ to run instead of
+	// passkeyd ("minimal"); it takes -addr, -db and -origin, and adds
+	// users with "adduser NAME" and the password on stdin.
+	example string
 }
 
 var (
@@ -199,6 +203,7 @@ var (
 // server is a running "passkeyd serve".
 type server struct {
 	cfg  serverConfig
+	bin  string // the binary it runs
 	db   string // the --db value
 	base string // http://localhost:PORT, as the browser opens it
 	cmd  *exec.Cmd
@@ -251,16 +256,22 @@ func startServer(cfg serverConfig) (*server, error) {
 	}
 	s := &server{
 		cfg:    cfg,
+		bin:    binary,
 		db:     "sqlite:" + filepath.Join(dir, "e2e.db"),
 		base:   "http://localhost:" + strconv.Itoa(port),
 		exited: make(chan struct{}),
 	}
-	args := append([]string{"serve", "--tls", "off",
-		"--addr", "127.0.0.1:" + strconv.Itoa(port),
-		"--db", s.db,
-		"--origin", s.base,
-	}, cfg.flags...)
-	s.cmd = exec.Command(binary, args...)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	args := append([]string{"serve", "--tls", "off", "--addr", addr, "--db", s.db, "--origin", s.base}, cfg.flags...)
+	started := "passkeyd listening"
+	if cfg.example != "" {
+		if s.bin, err = proctest.Build(workDir, "./examples/"+cfg.example); err != nil {
+			return nil, err
+		}
+		s.db = filepath.Join(dir, "app.db")
+		args, started = []string{"-addr", addr, "-db", s.db, "-origin", s.base}, "listening"
+	}
+	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Dir = dir
 	s.cmd.Env = proctest.Env()
 	stderr, err := s.cmd.StderrPipe()
@@ -275,13 +286,13 @@ func startServer(cfg serverConfig) (*server, error) {
 		_ = s.cmd.Wait()
 		close(s.exited)
 	}()
-	line, err := s.log.Wait("passkeyd listening", 0, cmdTimeout)
+	line, err := s.log.Wait(started, 0, cmdTimeout)
 	if err != nil {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 		return nil, fmt.Errorf("passkeyd: %w; log:\n%s", err, s.log.Since(0))
 	}
-	if proctest.ListeningAddr(line) != "127.0.0.1:"+strconv.Itoa(port) {
+	if proctest.ListeningAddr(line) != addr {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 		return nil, fmt.Errorf("unexpected listening line %q", line)
@@ -328,7 +339,10 @@ func (s *server) addUser(t *testing.T) string {
 	name := fmt.Sprintf("%s-%d", base, n)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "user", "add", name, "--password-stdin", "--db", s.db)
+	cmd := exec.CommandContext(ctx, s.bin, "user", "add", name, "--password-stdin", "--db", s.db)
+	if s.cfg.example != "" {
+		cmd = exec.CommandContext(ctx, s.bin, "-db", s.db, "adduser", name)
+	}
 	cmd.Env = proctest.Env()
 	cmd.Stdin = strings.NewReader(testPassword + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -263,6 +263,93 @@ const PasskeyAPI = {};
     });
   };
 
+  // ---- a login that finishes by itself ----
+
+  // safeNext returns next when it is a path on this site ("/passkeys"),
+  // else null: a link must not send someone elsewhere after they log in.
+  const safeNext = (next) => {
+    if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) {
+      return null;
+    }
+    try {
+      return new URL(next, location.origin).origin === location.origin ? next : null;
+    } catch (e) {
+      return null;
+    }
+  };
+
+  // FinishLogin sends an AuthenticationResponseJSON to /api/login/finish
+  // and resolves to {user, auth}; the session cookie is then set.
+  PasskeyAPI.FinishLogin = (assertion) => postJSON('/login/finish', assertion);
+
+  // Login wires a login page, and finishes a passkey login by itself:
+  //
+  //   PasskeyAPI.Login({
+  //     autofill: true,            // offer passkeys in the username field's autofill on load
+  //     button: '#passkey-login',  // a click asks for a passkey at once
+  //     redirect: '/',             // where to go after logging in; the page's same-site ?next= wins
+  //     onLogin: (user, auth) => {},  // instead of redirecting
+  //     onError: (error) => {},       // error.code, error.message; default: shown in errorElement
+  //     errorElement: '#login-error',
+  //   });
+  //
+  // Autofill needs the username field to say so: <input name="username"
+  // autocomplete="username webauthn">. Without "webauthn" in autocomplete
+  // the browser offers no passkeys there (and Login says so in the
+  // console). A click on the button first cancels the pending autofill
+  // request, then asks with a normal prompt.
+  PasskeyAPI.Login = (options) => {
+    const o = Object.assign({ autofill: true, button: '#passkey-login', redirect: '/', errorElement: '#login-error' }, options || {});
+    const errorBox = o.errorElement ? document.querySelector(o.errorElement) : null;
+    const showError = o.onError || ((error) => {
+      if (errorBox) {
+        errorBox.textContent = error ? error.message : '';
+      }
+    });
+    const done = (data) => {
+      if (o.onLogin) {
+        o.onLogin(data.user, data.auth);
+        return;
+      }
+      const next = safeNext(new URLSearchParams(location.search).get('next'));
+      location.assign(next || safeNext(o.redirect) || '/');
+    };
+    const finish = (explicit) => (ok, result) => {
+      if (ok) {
+        PasskeyAPI.FinishLogin(result).then(done).catch((err) => showError(describe(err, false)));
+        return;
+      }
+      // A request we stopped (the button replacing autofill) is no
+      // failure; nor is autofill ending with no passkey chosen, or a
+      // browser without autofill, since nobody asked for anything.
+      if (result.code === 'aborted' || (!explicit && (result.code === 'cancelled' || result.code === 'unsupported'))) {
+        return;
+      }
+      showError(result);
+    };
+    if (o.autofill) {
+      if (!document.querySelector('input[autocomplete~="webauthn"]')) {
+        console.warn('passkeyd: autofill needs an input with autocomplete="username webauthn"; none is on this page.');
+      }
+      PasskeyAPI.CheckConditionalUI((available) => {
+        if (available) {
+          PasskeyAPI.Authentication(finish(false), { conditional: true });
+        }
+      });
+    }
+    const button = o.button ? document.querySelector(o.button) : null;
+    if (button) {
+      button.addEventListener('click', (event) => {
+        event.preventDefault();
+        showError(null);
+        PasskeyAPI.Authentication(finish(true));
+      });
+    }
+  };
+
+  // LogOut ends the session (POST /api/logout) and resolves when it has.
+  PasskeyAPI.LogOut = () => postJSON('/logout');
+
   PasskeyAPI.base64url = base64url;
   PasskeyAPI.PasskeyError = PasskeyError;
   Object.freeze(PasskeyAPI);

@@ -17,18 +17,24 @@ import (
 	"time"
 )
 
-// BuildPasskeyd builds cmd/passkeyd of this module into dir and returns
-// the binary's path. The error carries the build's output.
+// BuildPasskeyd builds cmd/passkeyd into dir and returns the binary's
+// path.
 func BuildPasskeyd(dir string) (path string, err error) {
+	return Build(dir, "./cmd/passkeyd")
+}
+
+// Build builds the main package pkg of the module ("./examples/minimal")
+// into dir and returns the binary's path.
+func Build(dir, pkg string) (path string, err error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
-	path = filepath.Join(dir, "passkeyd")
-	build := exec.Command("go", "build", "-o", path, "./cmd/passkeyd")
+	path = filepath.Join(dir, filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", path, pkg)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/passkeyd: %v\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return path, nil
 }
