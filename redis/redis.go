@@ -3,18 +3,18 @@
 // per request, a write a minute per browser) on the database.
 //
 // Redis keeps the sessions only. Users, passkeys, used challenges and the
-// keys that seal pending ceremonies stay in the database: join the two
-// with passkeyd.SplitSessions. A login then writes twice, first its commit
-// to the database and then its session to Redis; should the second write
-// fail, the login's challenge is used up and nobody is logged in, and the
-// client begins again (see SplitSessions).
+// keys that seal pending ceremonies stay in the database: give the
+// Service both (passkeyd.Deps{Store: db, SessionStore: redisSessions}). A
+// login then writes twice, first its commit to the database and then its
+// session to Redis; should the second write fail, the login's challenge
+// is used up and nobody is logged in, and the client begins again.
 //
 // # Layout
 //
 // A session is a hash at passkeyd:session:<hex of its key>, with
 // one field per Session field (times in Unix microseconds, Auth in JSON),
 // that Redis expires at the session's ExpiresAt. A set at
-// passkeyd:user-sessions:<user id> holds the hex keyes of the
+// passkeyd:user-sessions:<user id> holds the hex keys of the
 // user's sessions, so that they can be listed and ended; it expires no
 // earlier than the last of its sessions can, and members whose session
 // has expired are dropped as they are found.

@@ -68,7 +68,7 @@ type SessionOptions struct {
 }
 
 // RunSessions runs the session tests of the suite against a store that
-// keeps only sessions, such as the one SplitSessions joins to a database.
+// keeps only sessions, such as Redis beside a database (Deps.SessionStore).
 // (Run runs them too, on a whole Store.)
 func RunSessions(t *testing.T, newStore func(t *testing.T) passkeyd.SessionStore, o SessionOptions) {
 	runSessions(t, newStore, o)
