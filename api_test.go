@@ -122,7 +122,8 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		if sess != nil {
 			how = sess.Auth
 		}
-		passkeyd.WriteJSON(w, http.StatusOK, whoami{UserID: u.ID, Auth: how})
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(whoami{UserID: u.ID, Auth: how})
 	})
 	h.srv.Config.Handler = h.svc.Handler(http.MaxBytesHandler(mux, passkeyd.MaxBodyBytes))
 	return h

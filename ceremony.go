@@ -226,7 +226,7 @@ func (s *sealer) load(ctx context.Context) (*keyring, error) {
 		return nil, fmt.Errorf("read ceremony keys: %w", err)
 	}
 	if len(stored) == 0 {
-		first, err := NewCeremonyKey(1, s.now())
+		first, err := newCeremonyKey(1, s.now())
 		if err != nil {
 			return nil, err
 		}
@@ -259,8 +259,8 @@ func (s *sealer) load(ctx context.Context) (*keyring, error) {
 	return ring, nil
 }
 
-// NewCeremonyKey makes a ceremony key with a fresh random secret.
-func NewCeremonyKey(id uint32, now time.Time) (CeremonyKey, error) {
+// newCeremonyKey makes a ceremony key with a fresh random secret.
+func newCeremonyKey(id uint32, now time.Time) (CeremonyKey, error) {
 	secret := make([]byte, chacha20poly1305.KeySize)
 	if _, err := rand.Read(secret); err != nil {
 		return CeremonyKey{}, fmt.Errorf("make ceremony key: %w", err)
@@ -281,7 +281,7 @@ func RotateCeremonyKey(ctx context.Context, store CeremonyKeyStore, now time.Tim
 	for _, k := range keys {
 		id = max(id, k.ID+1)
 	}
-	k, err := NewCeremonyKey(id, now)
+	k, err := newCeremonyKey(id, now)
 	if err != nil {
 		return 0, err
 	}

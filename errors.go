@@ -166,8 +166,8 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// WriteJSON writes v as a JSON answer with the given status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v as a JSON answer with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -186,7 +186,7 @@ func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, status
 	} else if e.Err != nil {
 		log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "code", e.Code, "err", e.Err)
 	}
-	WriteJSON(w, status, errorBody{Error: e.Code, Message: e.Message})
+	writeJSON(w, status, errorBody{Error: e.Code, Message: e.Message})
 }
 
 // WriteError answers r with err as a JSON error, its status from the one

@@ -107,7 +107,7 @@ func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http
 		case body == nil:
 			w.WriteHeader(status)
 		default:
-			WriteJSON(w, status, body)
+			writeJSON(w, status, body)
 		}
 	})
 }

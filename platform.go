@@ -35,21 +35,21 @@ const (
 // it device "Kindle" — so the raw string is checked too.
 var fireTVToken = regexp.MustCompile(`\bAFT[SBMT]\b`)
 
-// PlatformDetector guesses a device's platform from its User-Agent. Safe for
+// platformDetector guesses a device's platform from its User-Agent. Safe for
 // concurrent use; make one at start-up (building the parser takes ~40 ms)
 // and share it.
-type PlatformDetector struct {
+type platformDetector struct {
 	parser *uaparser.Parser
 }
 
-// NewPlatformDetector builds the User-Agent parser (uap-core regexes, which
+// newPlatformDetector builds the User-Agent parser (uap-core regexes, which
 // are compiled into uap-go) with an LRU cache.
-func NewPlatformDetector() (*PlatformDetector, error) {
+func newPlatformDetector() (*platformDetector, error) {
 	p, err := uaparser.New(uaparser.WithCacheSize(userAgentCacheSize))
 	if err != nil {
 		return nil, fmt.Errorf("user-agent parser: %w", err)
 	}
-	return &PlatformDetector{parser: p}, nil
+	return &platformDetector{parser: p}, nil
 }
 
 // Platform returns the platform of the device that sent userAgent: one of
@@ -68,7 +68,7 @@ func NewPlatformDetector() (*PlatformDetector, error) {
 //  5. else Unknown.
 //
 // Only the first 1024 bytes of userAgent are looked at.
-func (d *PlatformDetector) Platform(userAgent string) string {
+func (d *platformDetector) Platform(userAgent string) string {
 	platform, _ := d.Device(userAgent)
 	return platform
 }
@@ -76,7 +76,7 @@ func (d *PlatformDetector) Platform(userAgent string) string {
 // Device returns the platform of the device that sent userAgent, as
 // Platform does, and the name of its browser ("Chrome", "Mobile Safari",
 // "Firefox", …; "Unknown" when uap-core does not know it).
-func (d *PlatformDetector) Device(userAgent string) (platform, browser string) {
+func (d *platformDetector) Device(userAgent string) (platform, browser string) {
 	ua := truncateUserAgent(userAgent)
 	if ua == "" {
 		return PlatformUnknown, PlatformUnknown

@@ -11,19 +11,19 @@ import (
 
 var (
 	testDetectorOnce sync.Once
-	testDetector     *PlatformDetector
+	testDetector     *platformDetector
 	testDetectorErr  error
 )
 
-// detector returns one PlatformDetector shared by the tests (building the
+// detector returns one platformDetector shared by the tests (building the
 // parser takes tens of milliseconds).
-func detector(tb testing.TB) *PlatformDetector {
+func detector(tb testing.TB) *platformDetector {
 	tb.Helper()
 	testDetectorOnce.Do(func() {
-		testDetector, testDetectorErr = NewPlatformDetector()
+		testDetector, testDetectorErr = newPlatformDetector()
 	})
 	if testDetectorErr != nil {
-		tb.Fatalf("NewPlatformDetector: %v", testDetectorErr)
+		tb.Fatalf("newPlatformDetector: %v", testDetectorErr)
 	}
 	return testDetector
 }

@@ -18,21 +18,21 @@ import (
 //go:embed aaguids.json
 var embeddedAAGUIDs []byte
 
-// Providers maps AAGUIDs to passkey provider names.
-type Providers struct {
+// providers maps AAGUIDs to passkey provider names.
+type providers struct {
 	names map[[16]byte]string
 }
 
-// NewProviders parses the embedded list.
-func NewProviders() (*Providers, error) {
-	p, err := ParseProviders(embeddedAAGUIDs)
+// newProviders parses the embedded list.
+func newProviders() (*providers, error) {
+	p, err := parseProviders(embeddedAAGUIDs)
 	if err != nil {
 		return nil, fmt.Errorf("embedded aaguids.json: %w", err)
 	}
 	return p, nil
 }
 
-// ParseProviders parses a list in the upstream format
+// parseProviders parses a list in the upstream format
 // ({"<aaguid>": {"name": "...", ...}, ...}); unknown fields such as icons are
 // ignored; keys are normalised to lowercase canonical UUIDs; a malformed key
 // or empty name is an error.
@@ -40,7 +40,7 @@ func NewProviders() (*Providers, error) {
 // A key must be a UUID in the canonical 8-4-4-4-12 hex form, in either
 // case; two keys that name the same AAGUID (differing in case) are an
 // error. An empty object is a valid, empty list.
-func ParseProviders(data []byte) (*Providers, error) {
+func parseProviders(data []byte) (*providers, error) {
 	var raw map[string]*struct {
 		Name string `json:"name"`
 	}
@@ -64,12 +64,12 @@ func ParseProviders(data []byte) (*Providers, error) {
 		}
 		names[aaguid] = entry.Name
 	}
-	return &Providers{names: names}, nil
+	return &providers{names: names}, nil
 }
 
 // Name returns the provider's name for an AAGUID (16 bytes), or "" when
 // unknown or when the AAGUID is all zeros.
-func (p *Providers) Name(aaguid []byte) string {
+func (p *providers) Name(aaguid []byte) string {
 	if p == nil || len(aaguid) != 16 {
 		return ""
 	}
@@ -83,7 +83,7 @@ func (p *Providers) Name(aaguid []byte) string {
 }
 
 // Len returns the number of AAGUIDs in the list.
-func (p *Providers) Len() int {
+func (p *providers) Len() int {
 	if p == nil {
 		return 0
 	}

@@ -19,9 +19,9 @@ func mustAAGUID(tb testing.TB, s string) []byte {
 }
 
 func TestProviderEmbedded(t *testing.T) {
-	p, err := NewProviders()
+	p, err := newProviders()
 	if err != nil {
-		t.Fatalf("NewProviders: %v", err)
+		t.Fatalf("newProviders: %v", err)
 	}
 	if got, want := p.Len(), 292; got != want {
 		t.Errorf("Len = %d, want %d (aaguids.json changed? update this test and aaguids.md)", got, want)
@@ -60,7 +60,7 @@ func TestProviderEmbeddedMatchesShared(t *testing.T) {
 }
 
 func TestProviderNameLengths(t *testing.T) {
-	p, err := NewProviders()
+	p, err := newProviders()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,20 +70,20 @@ func TestProviderNameLengths(t *testing.T) {
 			t.Errorf("Name(%d bytes) = %q, want \"\"", len(b), got)
 		}
 	}
-	var nilProviders *Providers
+	var nilProviders *providers
 	if got := nilProviders.Name(gpm); got != "" || nilProviders.Len() != 0 {
-		t.Errorf("nil *Providers: Name = %q, Len = %d", got, nilProviders.Len())
+		t.Errorf("nil *providers: Name = %q, Len = %d", got, nilProviders.Len())
 	}
 }
 
 func TestProviderParse(t *testing.T) {
 	const gpm = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"
-	p, err := ParseProviders([]byte(`{
+	p, err := parseProviders([]byte(`{
 		"EA9B8D66-4D01-1D21-3CE4-B6B48CB575D4": {"name": "Google Password Manager", "icon_dark": "data:image/svg+xml;base64,AAAA", "icon_light": null},
 		"fbfc3007-154e-4ecc-8c0b-6e020557d7bd": {"name": "Apple Passwords", "extra": {"nested": [1, 2, 3]}}
 	}`))
 	if err != nil {
-		t.Fatalf("ParseProviders: %v", err)
+		t.Fatalf("parseProviders: %v", err)
 	}
 	if p.Len() != 2 {
 		t.Errorf("Len = %d, want 2", p.Len())
@@ -95,15 +95,15 @@ func TestProviderParse(t *testing.T) {
 		t.Errorf("Name = %q", got)
 	}
 
-	empty, err := ParseProviders([]byte(" {} "))
+	empty, err := parseProviders([]byte(" {} "))
 	if err != nil || empty.Len() != 0 {
-		t.Errorf("ParseProviders({}) = %v, %v; want an empty list", empty, err)
+		t.Errorf("parseProviders({}) = %v, %v; want an empty list", empty, err)
 	}
 
 	// A zero AAGUID in the list is accepted but never named.
-	z, err := ParseProviders([]byte(`{"00000000-0000-0000-0000-000000000000": {"name": "Zero"}}`))
+	z, err := parseProviders([]byte(`{"00000000-0000-0000-0000-000000000000": {"name": "Zero"}}`))
 	if err != nil {
-		t.Fatalf("ParseProviders(zero key): %v", err)
+		t.Fatalf("parseProviders(zero key): %v", err)
 	}
 	if got := z.Name(make([]byte, 16)); got != "" {
 		t.Errorf("Name(zero) = %q, want \"\"", got)
@@ -141,9 +141,9 @@ func TestProviderParseErrors(t *testing.T) {
 		{"same AAGUID in two cases", `{` + ok + `, "EA9B8D66-4D01-1D21-3CE4-B6B48CB575D4": {"name": "GPM"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := ParseProviders([]byte(tc.data))
+			p, err := parseProviders([]byte(tc.data))
 			if err == nil {
-				t.Errorf("ParseProviders(%q) = %d entries, want an error", tc.data, p.Len())
+				t.Errorf("parseProviders(%q) = %d entries, want an error", tc.data, p.Len())
 			}
 		})
 	}
@@ -158,10 +158,10 @@ func FuzzProviderParse(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := ParseProviders(data)
+		p, err := parseProviders(data)
 		if err != nil {
 			if p != nil {
-				t.Fatalf("ParseProviders returned both a list and an error: %v", err)
+				t.Fatalf("parseProviders returned both a list and an error: %v", err)
 			}
 			return
 		}

@@ -99,10 +99,10 @@ func NewUserHandle() []byte {
 // ErrInvalidUsername is returned for a username that cannot be used.
 var ErrInvalidUsername = errors.New("invalid username")
 
-// CanonicalUsername checks a username and returns it as it is stored: with
+// canonicalUsername checks a username and returns it as it is stored: with
 // surrounding space removed and in Unicode's PRECIS username form, case
 // preserved. It rejects empty, overlong and control-character names.
-func CanonicalUsername(s string) (string, error) {
+func canonicalUsername(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", fmt.Errorf("%w: it is empty", ErrInvalidUsername)
@@ -119,7 +119,7 @@ func CanonicalUsername(s string) (string, error) {
 
 // UsernameKey is the case-insensitive form of a username that stores keep
 // unique, so "Alice" and "alice" are one account. It is "" for a username
-// that CanonicalUsername would refuse.
+// that canonicalUsername would refuse.
 func UsernameKey(s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > MaxUsernameLength {
@@ -135,7 +135,7 @@ func UsernameKey(s string) string {
 // NewUser makes a user with a fresh ID and WebAuthn handle. displayName
 // defaults to the username. It does not store the user.
 func NewUser(username, displayName string, now time.Time) (*User, error) {
-	name, err := CanonicalUsername(username)
+	name, err := canonicalUsername(username)
 	if err != nil {
 		return nil, err
 	}

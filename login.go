@@ -1,0 +1,272 @@
+package passkeyd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+)
+
+// BeginLogin starts a login and returns the options for
+// navigator.credentials.get: {"publicKey": {...}}. With nobody logged in
+// (current nil) it is a discoverable login, with empty allowCredentials;
+// for a logged-in user it lists their enabled passkeys, and the finish
+// refuses anyone else's. The ceremony's sealed state goes to the client
+// with w; nothing is stored.
+func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *User) (*protocol.CredentialAssertion, error) {
+	ctx := r.Context()
+	st := &ceremonyState{kind: kindLogin, expiresAt: s.now().Add(s.cfg.CeremonyTTL)}
+	opts := []webauthn.LoginOption{
+		webauthn.WithChallenge(newChallenge(st.expiresAt)),
+		webauthn.WithUserVerification(protocol.UserVerificationRequirement(s.cfg.UserVerification)),
+	}
+	if current != nil {
+		passkeys, err := s.store.UserPasskeys(ctx, current.ID)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, webauthn.WithAllowedCredentials(descriptors(passkeys, true)))
+		st.userID = current.ID
+	}
+	assertion, sd, err := s.webauthn.BeginDiscoverableLogin(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("begin login: %w", err)
+	}
+	st.data = *sd
+	if err := s.handOut(ctx, w, r, st); err != nil {
+		return nil, err
+	}
+	return assertion, nil
+}
+
+// LoginResult is who a login logged in, and how.
+type LoginResult struct {
+	User *User
+	// Passkey is the passkey used, as the login left it; nil after a
+	// password login.
+	Passkey *Passkey
+	// Auth is how the user logged in, as the JSON API shows it.
+	Auth Auth
+	// Session is the new session; nil when the app keeps its own
+	// (Deps.AppSessions).
+	Session *Session
+}
+
+// FinishLogin verifies a login response (AuthenticationResponseJSON) and,
+// when it is good, logs its user in with a new session whose cookie goes
+// out with w; a session the browser had is ended. The used challenge, the
+// passkey's counter and flags, the user's last login and the new session
+// are one commit. Every failure is a 401 *Error, and a response that fails
+// verification uses up nothing.
+func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response []byte) (*LoginResult, error) {
+	ctx := r.Context()
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return nil, errBadLogin.Wrap(err)
+	}
+	challenge := parsed.Response.CollectedClientData.Challenge
+	st, err := s.pendingCeremony(ctx, r, challenge, kindLogin, errCeremonyUnknown, errCeremonyExpired)
+	if err != nil {
+		return nil, err
+	}
+	p, user, err := s.passkeyAndOwner(ctx, parsed.RawID, parsed.Response.UserHandle)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnknownPasskey.Wrap(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.userID != "" && p.UserID != st.userID {
+		return nil, errWrongUser
+	}
+	if !p.Enabled {
+		return nil, errDisabledPasskey
+	}
+	stored := credential(p)
+	flags := parsed.Response.AuthenticatorData.Flags
+	beUpgrade := !p.BackupEligible && flags.HasBackupEligible()
+	if beUpgrade {
+		// Some providers (iCloud Keychain) start syncing a passkey that
+		// was device-bound and then report it backup eligible. WebAuthn
+		// allows no such change, but refusing locks the user out; accept
+		// it, upgrade the stored flag and keep a record.
+		stored.Flags.BackupEligible = true
+	}
+	if problem := s.authenticatorProblem(parsed.Response.AuthenticatorData, st.data.UserVerification); problem != "" {
+		return nil, refusedFor(errLoginFailed, problem)
+	}
+	wu := &webauthnUser{user: user, creds: []webauthn.Credential{stored}}
+	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+		return wu, nil
+	}, st.data, parsed)
+	if err != nil {
+		return nil, withDetails(errLoginFailed, err)
+	}
+	now := s.now().UTC()
+	updated := *p
+	updated.SignCount = cred.Authenticator.SignCount
+	updated.UserVerified = flags.HasUserVerified()
+	updated.BackupEligible = cred.Flags.BackupEligible
+	updated.BackupState = cred.Flags.BackupState
+	commit := &LoginCommit{Challenge: usedChallenge(st), PasskeyUse: &updated}
+	// Security events are logged once their commit succeeded: a replayed
+	// response also carries a counter that did not move on.
+	logClone := func() {
+		s.log.WarnContext(ctx, "possible cloned authenticator: signature counter did not increase",
+			"passkey_id", p.ID, "user_id", p.UserID, "stored_count", p.SignCount,
+			"received_count", parsed.Response.AuthenticatorData.Counter, "backup_eligible", updated.BackupEligible)
+	}
+	if cred.Authenticator.CloneWarning {
+		updated.CloneWarning = true
+		// The stored flag decides: a login that also claims to have become
+		// backup eligible must not slip a cloned key past this check.
+		if !p.BackupEligible {
+			// A device-bound key never goes backwards; a copy of it
+			// would. Keep the warning, refuse the login.
+			if err := s.commitLogin(ctx, commit); err != nil {
+				return nil, err
+			}
+			logClone()
+			return nil, errPossibleClone
+		}
+	}
+	updated.LastUsedAt = now
+	commit.At = now
+	loginPlatform := s.platforms.Platform(r.UserAgent())
+	cross := parsed.AuthenticatorAttachment == protocol.CrossPlatform || loginPlatform != p.Platform
+	name, id, platform := p.Name, p.ID, p.Platform
+	how := Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross}
+	res, err := s.completeLogin(w, r, user, how, &updated, commit, func() {
+		if cred.Authenticator.CloneWarning {
+			logClone()
+		}
+		if beUpgrade {
+			s.log.InfoContext(ctx, "passkey became backup eligible; stored flag upgraded", "passkey_id", p.ID, "user_id", p.UserID)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
+	return res, nil
+}
+
+// completeLogin commits a login and starts its session. With passkeyd's
+// sessions the new session (and the end of the one it replaces) is part
+// of the one commit; with the app's, the app starts its own once the
+// commit is made. committed runs once the commit is made.
+func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, user *User, how Auth, p *Passkey, commit *LoginCommit, committed func()) (*LoginResult, error) {
+	commit.UserID = user.ID
+	if commit.At.IsZero() {
+		commit.At = s.now().UTC()
+	}
+	res := &LoginResult{User: user, Passkey: p, Auth: how}
+	var token string
+	if s.sessions != nil {
+		res.Session, token = s.newSession(r, user, commit.At)
+		res.Session.Auth = how
+		if p != nil {
+			res.Session.PasskeyID, res.Session.Provider = p.ID, p.Provider
+		}
+		commit.Session, commit.ReplacedSession = res.Session, requestToken(r)
+	}
+	if err := s.commitLogin(r.Context(), commit); err != nil {
+		return nil, err
+	}
+	if committed != nil {
+		committed()
+	}
+	if s.sessions != nil {
+		s.sessions.start(w, r, res.Session, token)
+		return res, nil
+	}
+	if err := s.app.LogIn(w, r, user, how); err != nil {
+		return nil, fmt.Errorf("start the app's session: %w", err)
+	}
+	return res, nil
+}
+
+// commitLogin commits a login and says what a refused commit means to the
+// client.
+func (s *Service) commitLogin(ctx context.Context, c *LoginCommit) error {
+	err := s.store.CommitLogin(ctx, c)
+	switch {
+	case errors.Is(err, ErrChallengeUsed):
+		return errCeremonyUnknown.Wrap(err)
+	case errors.Is(err, ErrPasskeyDisabled):
+		return errDisabledPasskey.Wrap(err)
+	}
+	return err
+}
+
+// newSession makes a session for user, logged in now from the device of r.
+func (s *Service) newSession(r *http.Request, user *User, now time.Time) (*Session, string) {
+	sess, token := s.sessions.newSession(user.ID, now)
+	sess.Platform, sess.Browser = s.platforms.Device(r.UserAgent())
+	return sess, token
+}
+
+// LogIn logs user in without a passkey, once the host has checked who they
+// are (a password, say): a new session and its cookie, and any session
+// the browser had ended, in one commit — or the app's session, started by
+// its AppSessions.
+func (s *Service) LogIn(w http.ResponseWriter, r *http.Request, user *User) (*LoginResult, error) {
+	return s.completeLogin(w, r, user, Auth{}, nil, &LoginCommit{}, nil)
+}
+
+// LogOut ends the request's session on every instance and clears its
+// cookie (or has the app's AppSessions end it). A request without a
+// session is logged out already.
+func (s *Service) LogOut(w http.ResponseWriter, r *http.Request) error {
+	if s.app != nil {
+		return s.app.LogOut(w, r)
+	}
+	return s.sessions.logOut(w, r)
+}
+
+// CurrentUser returns the logged-in user and their session, or
+// ErrNotLoggedIn. A session whose user is gone counts as nobody. With the
+// app's sessions the *Session is nil.
+func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
+	var id string
+	var sess *Session
+	if s.app != nil {
+		var err error
+		if id, err = s.app.CurrentUserID(r); err != nil {
+			return nil, nil, fmt.Errorf("the app's current user: %w", err)
+		}
+	} else {
+		var err error
+		if sess, err = s.sessions.current(r); err != nil {
+			return nil, nil, err
+		}
+		if sess != nil {
+			id = sess.UserID
+		}
+	}
+	if id == "" {
+		return nil, nil, ErrNotLoggedIn
+	}
+	u, err := s.users.UserByID(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrNotLoggedIn
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, sess, nil
+}
+
+// Handler wraps the site's handler so that each request reads its session
+// from the store once, however often it is asked for. Without it
+// everything works, at a read per ask.
+func (s *Service) Handler(next http.Handler) http.Handler {
+	if s.sessions == nil {
+		return next
+	}
+	return s.sessions.handler(next)
+}
