@@ -3,11 +3,8 @@ package passkeyd_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -100,52 +97,38 @@ func Example() {
 	})
 	srv.Config.Handler = passkeys.Handler(mux)
 
-	// A browser with a passkey provider, played by passkeytest.
+	// A passkey provider and two browsers, played by passkeytest.
+	ctx := context.Background()
 	authenticator := passkeytest.New(origin, passkeytest.Options{})
-	browser := func() *http.Client {
-		c := srv.Client()
-		c.Jar, _ = cookiejar.New(nil)
-		return c
-	}
-	post := func(c *http.Client, path string, body []byte) []byte {
-		resp, err := c.Post(srv.URL+path, "application/json", bytes.NewReader(body))
-		if err != nil {
-			panic(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return b
-	}
+	laptop := passkeytest.NewClient(srv.URL, srv.Client(), authenticator)
+	phone := passkeytest.NewClient(srv.URL, srv.Client(), authenticator)
 
 	// Alice logs in the old way and registers a passkey.
-	laptop := browser()
-	post(laptop, "/app-login", nil)
-	creation, _ := authenticator.Register(post(laptop, "/api/passkeys/register/begin", nil))
-	var registration map[string]any
-	_ = json.Unmarshal(creation, &registration)
-	registration["name"] = "Alice's laptop"
-	body, _ := json.Marshal(registration)
-	var created struct{ Passkey passkeyd.PasskeyInfo }
-	_ = json.Unmarshal(post(laptop, "/api/passkeys/register/finish", body), &created)
-	fmt.Println("registered:", created.Passkey.Name)
+	if err := laptop.Call(ctx, "POST", "/app-login", nil, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, err := laptop.Register(ctx, "Alice's laptop")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("registered:", p.Name)
 
 	// Later, in a new browser session, she logs in with it alone.
-	phone := browser()
-	assertion, _ := authenticator.Login(post(phone, "/api/login/begin", nil))
-	var answer struct {
-		User passkeyd.UserInfo
-		Auth passkeyd.Auth
-	}
-	_ = json.Unmarshal(post(phone, "/api/login/finish", assertion), &answer)
-	fmt.Println("logged in:", answer.User.Username, "with a passkey:", answer.Auth.UsePasskey)
-
-	resp, err := phone.Get(srv.URL + "/whoami")
+	login, err := phone.Login(ctx)
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
-	defer resp.Body.Close()
-	who, _ := io.ReadAll(resp.Body)
-	fmt.Println("whoami:", string(who))
+	fmt.Println("logged in:", login.User.Username, "with a passkey:", login.Auth.UsePasskey)
+
+	resp, err := phone.Do(ctx, "GET", "/whoami", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("whoami:", string(resp.Body))
 
 	// Output:
 	// registered: Alice's laptop

@@ -1,14 +1,11 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -231,20 +228,18 @@ func TestOneCommitPerFinish(t *testing.T) {
 		}
 	})
 	srv.Config.Handler = svc.Handler(mux)
-	client := srv.Client()
-	client.Jar, _ = cookiejar.New(nil)
+	a := passkeytest.New(origin, passkeytest.Options{DeviceBound: true})
+	client := passkeytest.NewClient(srv.URL, srv.Client(), a)
 	post := func(path string, body []byte, want int) []byte {
 		t.Helper()
-		resp, err := client.Post(srv.URL+path, "application/json", bytes.NewReader(body))
+		resp, err := client.Do(ctx, "POST", path, body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want {
-			t.Fatalf("POST %s = %d %s, want %d", path, resp.StatusCode, b, want)
+		if resp.Status != want {
+			t.Fatalf("POST %s = %d %s, want %d", path, resp.Status, resp.Body, want)
 		}
-		return b
+		return resp.Body
 	}
 	commits := func(what string, want uint64, f func()) {
 		t.Helper()
@@ -254,7 +249,6 @@ func TestOneCommitPerFinish(t *testing.T) {
 			t.Errorf("%s made %d commits, want %d", what, got, want)
 		}
 	}
-	a := passkeytest.New(origin, passkeytest.Options{DeviceBound: true})
 	commits("a password-style login", 1, func() { post("/test/login", nil, http.StatusOK) })
 	var opts, resp []byte
 	commits("a registration begin", 0, func() { opts = post("/api/passkeys/register/begin", nil, http.StatusOK) })

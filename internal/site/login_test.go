@@ -133,6 +133,9 @@ func TestLogout(t *testing.T) {
 	c := ts.client()
 	ts.login(c, alice, alicePw)
 	token := ts.sessionCookie(c).Value
+	if !ts.storedSession(token) {
+		t.Fatal("the session is not in the store after login")
+	}
 
 	r := ts.postForm(c, "/logout", "")
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
@@ -157,6 +160,9 @@ func TestAPILogout(t *testing.T) {
 
 	ts.login(c, alice, alicePw)
 	token := ts.sessionCookie(c).Value
+	if !ts.storedSession(token) {
+		t.Fatal("the session is not in the store after login")
+	}
 	r = ts.do(c, ts.request(http.MethodPost, "/api/logout", nil))
 	if r.StatusCode != http.StatusNoContent || r.body != "" {
 		t.Fatalf("POST /api/logout: status %d, body %q; want 204 and no body", r.StatusCode, r.body)
@@ -267,6 +273,9 @@ func TestSessionFixation(t *testing.T) {
 	m := ts.client()
 	ts.login(m, "mallory", "mallory's password")
 	planted := ts.sessionCookie(m).Value
+	if !ts.storedSession(planted) {
+		t.Fatal("mallory's session is not in the store")
+	}
 	never := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
 
 	for _, token := range []string{planted, never} {
@@ -313,6 +322,9 @@ func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
 				c := ts.client()
 				ts.login(c, alice, alicePw)
 				token := ts.sessionCookie(c).Value
+				if !ts.storedSession(token) {
+					t.Fatal("the session is not in the store after login")
+				}
 				start := make(chan struct{})
 				var wg sync.WaitGroup
 				for i := range inFlight {

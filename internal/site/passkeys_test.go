@@ -3,7 +3,6 @@ package site_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,29 +23,12 @@ var gpmAAGUID = [16]byte{0xea, 0x9b, 0x8d, 0x66, 0x4d, 0x01, 0x1d, 0x21, 0x3c, 0
 // through the JSON API, and returns it.
 func (ts *testServer) registerPasskey(c *http.Client, a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
 	ts.t.Helper()
-	begin := ts.do(c, ts.request(http.MethodPost, "/api/passkeys/register/begin", nil))
-	if begin.StatusCode != http.StatusOK {
-		ts.t.Fatalf("register begin: %d %s", begin.StatusCode, begin.body)
-	}
-	resp, err := a.Register([]byte(begin.body))
+	client := &passkeytest.Client{BaseURL: ts.URL, HTTP: c, Authenticator: a}
+	p, err := client.Register(context.Background(), name)
 	if err != nil {
-		ts.t.Fatal(err)
+		ts.t.Fatalf("register a passkey: %v", err)
 	}
-	var body map[string]any
-	if err := json.Unmarshal(resp, &body); err != nil {
-		ts.t.Fatal(err)
-	}
-	body["name"] = name
-	b, _ := json.Marshal(body)
-	finish := ts.do(c, ts.request(http.MethodPost, "/api/passkeys/register/finish", strings.NewReader(string(b)), "Content-Type", "application/json"))
-	if finish.StatusCode != http.StatusCreated {
-		ts.t.Fatalf("register finish: %d %s", finish.StatusCode, finish.body)
-	}
-	var out struct{ Passkey passkeyd.PasskeyInfo }
-	if err := json.Unmarshal([]byte(finish.body), &out); err != nil {
-		ts.t.Fatal(err)
-	}
-	return out.Passkey
+	return *p
 }
 
 // passkeyForm begins a login on c and returns the login form's passkey

@@ -289,15 +289,17 @@ func (ts *testServer) clientWithToken(token string) *http.Client {
 	return c
 }
 
-// storedSession reports whether the session store still knows token.
+// storedSession reports whether the session store still knows token. The
+// store's key of a token is its first 8 bytes (its expiry) and the
+// SHA-256 of the rest (its secret).
 func (ts *testServer) storedSession(token string) bool {
 	ts.t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return false
+	if err != nil || len(raw) != 40 {
+		ts.t.Fatalf("session token %q is not 40 bytes of base64url", token)
 	}
-	sum := sha256.Sum256(raw)
-	_, err = ts.sessions.SessionByKey(context.Background(), sum[:])
+	sum := sha256.Sum256(raw[8:])
+	_, err = ts.sessions.SessionByKey(context.Background(), append(raw[:8:8], sum[:]...))
 	if errors.Is(err, passkeyd.ErrNotFound) {
 		return false
 	}
