@@ -41,7 +41,7 @@ func (s *statement) params(vs ...any) string {
 func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 	if c.PasskeyUse != nil && c.Challenge == nil {
 		// Not a login passkeyd makes; the generic form checks it.
-		return d.Store.CommitLogin(ctx, c)
+		return d.q.CommitLogin(ctx, c)
 	}
 	var st statement
 	var with []string

@@ -98,8 +98,9 @@ const migrateLockKey int64 = 0x706173736b657964
 // DB is a passkeyd store in a PostgreSQL database. It implements
 // passkeyd.Store and passkeyd.UserStore.
 type DB struct {
-	// Store has the queries, shared with the SQLite backend.
-	*sqlstore.Store
+	// q has the queries, shared with the SQLite backend; store.go
+	// spells its methods out.
+	q *sqlstore.Store
 
 	db      *sql.DB
 	commits atomic.Uint64
@@ -133,7 +134,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	d := &DB{db: db}
-	d.Store = sqlstore.New(conn{d})
+	d.q = sqlstore.New(conn{d})
 	return d, nil
 }
 

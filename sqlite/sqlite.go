@@ -50,8 +50,9 @@ var ErrClosed = errors.New("sqlite: database is closed")
 // DB is a passkeyd store in one SQLite file. It implements passkeyd.Store
 // and passkeyd.UserStore.
 type DB struct {
-	// Store has the queries, shared with the PostgreSQL backend.
-	*sqlstore.Store
+	// q has the queries, shared with the PostgreSQL backend; store.go
+	// spells its methods out.
+	q *sqlstore.Store
 
 	// write is the pool the writer's connection comes from; its second
 	// connection serves Migrate and SQL.
@@ -122,7 +123,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	d.Store = sqlstore.New(conn{d})
+	d.q = sqlstore.New(conn{d})
 	w := &writer{db: d, conn: wconn, stmts: map[string]*sql.Stmt{}}
 	go w.run()
 	return d, nil

@@ -1,0 +1,163 @@
+package sqlite
+
+// The store's methods, spelled out so that go doc lists them: the queries
+// themselves are internal/sqlstore's, shared by both SQL backends.
+
+import (
+	"context"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+// AddCeremonyKey stores a key that seals pending ceremonies; see
+// passkeyd.CeremonyKeyStore.
+func (d *DB) AddCeremonyKey(ctx context.Context, k passkeyd.CeremonyKey, retire bool) error {
+	return d.q.AddCeremonyKey(ctx, k, retire)
+}
+
+// CeremonyKeys returns every stored ceremony key, newest first.
+func (d *DB) CeremonyKeys(ctx context.Context) ([]passkeyd.CeremonyKey, error) {
+	return d.q.CeremonyKeys(ctx)
+}
+
+// CommitLogin writes what a login changes in one transaction: the used
+// challenge, the passkey's counter and flags, the last login, the new
+// session and the end of the one it replaces.
+func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
+	return d.q.CommitLogin(ctx, c)
+}
+
+// CommitRegistration records the used challenge and stores the new passkey
+// in one transaction.
+func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCommit) error {
+	return d.q.CommitRegistration(ctx, c)
+}
+
+// CreatePasskey stores a passkey; passkeyd.ErrCredentialExists when its
+// credential id is taken.
+func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
+	return d.q.CreatePasskey(ctx, p)
+}
+
+// CreateSession stores a new session.
+func (d *DB) CreateSession(ctx context.Context, sess *passkeyd.Session) error {
+	return d.q.CreateSession(ctx, sess)
+}
+
+// CreateUser stores a user made by passkeyd.NewUser;
+// passkeyd.ErrUsernameTaken when the name is in use in any letter case.
+func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
+	return d.q.CreateUser(ctx, u)
+}
+
+// DeleteCeremonyKeys removes the ceremony keys retired before t.
+func (d *DB) DeleteCeremonyKeys(ctx context.Context, t time.Time) (int64, error) {
+	return d.q.DeleteCeremonyKeys(ctx, t)
+}
+
+// DeletePasskey deletes one of the user's passkeys, which must be disabled
+// (passkeyd.ErrPasskeyEnabled).
+func (d *DB) DeletePasskey(ctx context.Context, userID, id string) error {
+	return d.q.DeletePasskey(ctx, userID, id)
+}
+
+// DeleteSession deletes the session with that key; one that does not exist
+// is no error.
+func (d *DB) DeleteSession(ctx context.Context, key []byte) error {
+	return d.q.DeleteSession(ctx, key)
+}
+
+// DeleteUsedChallenges removes the records of used challenges that expired
+// before t.
+func (d *DB) DeleteUsedChallenges(ctx context.Context, t time.Time) (int64, error) {
+	return d.q.DeleteUsedChallenges(ctx, t)
+}
+
+// DeleteUserSessions deletes the user's sessions but the one with key keep
+// (nil keeps none).
+func (d *DB) DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error) {
+	return d.q.DeleteUserSessions(ctx, userID, keep)
+}
+
+// ListPasskeys returns a page of the user's passkeys, newest first, and
+// their total.
+func (d *DB) ListPasskeys(ctx context.Context, userID string, offset, limit int) (passkeyd.PasskeyPage, error) {
+	return d.q.ListPasskeys(ctx, userID, offset, limit)
+}
+
+// ListUsers returns every user, oldest first.
+func (d *DB) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
+	return d.q.ListUsers(ctx)
+}
+
+// Passkey returns one of the user's passkeys, or passkeyd.ErrNotFound.
+func (d *DB) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey, error) {
+	return d.q.Passkey(ctx, userID, id)
+}
+
+// PasskeyAndOwner returns the passkey with that credential id and its user
+// in one query, or passkeyd.ErrNotFound.
+func (d *DB) PasskeyAndOwner(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, *passkeyd.User, error) {
+	return d.q.PasskeyAndOwner(ctx, credentialID)
+}
+
+// PasskeyByCredentialID returns the passkey with that credential id, or
+// passkeyd.ErrNotFound.
+func (d *DB) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, error) {
+	return d.q.PasskeyByCredentialID(ctx, credentialID)
+}
+
+// RecordLogin notes a successful login at the given time.
+func (d *DB) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	return d.q.RecordLogin(ctx, userID, at)
+}
+
+// SessionByKey returns the session with that key, expired or not, or
+// passkeyd.ErrNotFound.
+func (d *DB) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session, error) {
+	return d.q.SessionByKey(ctx, key)
+}
+
+// SetPasswordHash replaces the user's password hash ("" removes it).
+func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	return d.q.SetPasswordHash(ctx, userID, hash)
+}
+
+// TouchSession sets a session's last use and expiry if it still exists;
+// passkeyd.ErrNotFound when it does not.
+func (d *DB) TouchSession(ctx context.Context, key []byte, seen, expires time.Time) error {
+	return d.q.TouchSession(ctx, key, seen, expires)
+}
+
+// UpdatePasskey renames, enables or disables one of the user's passkeys.
+func (d *DB) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.PasskeyUpdate) (*passkeyd.Passkey, error) {
+	return d.q.UpdatePasskey(ctx, userID, id, u)
+}
+
+// UserByHandle returns the user with that WebAuthn user handle, or
+// passkeyd.ErrNotFound.
+func (d *DB) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, error) {
+	return d.q.UserByHandle(ctx, handle)
+}
+
+// UserByID returns the user with that id, or passkeyd.ErrNotFound.
+func (d *DB) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
+	return d.q.UserByID(ctx, id)
+}
+
+// UserByUsername finds a user by username in any letter case, or returns
+// passkeyd.ErrNotFound.
+func (d *DB) UserByUsername(ctx context.Context, username string) (*passkeyd.User, error) {
+	return d.q.UserByUsername(ctx, username)
+}
+
+// UserPasskeys returns all of the user's passkeys.
+func (d *DB) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passkey, error) {
+	return d.q.UserPasskeys(ctx, userID)
+}
+
+// UserSessions returns the user's sessions, newest first.
+func (d *DB) UserSessions(ctx context.Context, userID string) ([]*passkeyd.Session, error) {
+	return d.q.UserSessions(ctx, userID)
+}
