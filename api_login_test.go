@@ -141,7 +141,7 @@ func TestLoginFinish(t *testing.T) {
 				t.Errorf("sign_count = %d, want %d (the authenticator's)", got1.SignCount, i+1)
 			}
 			var last int64
-			if err := w.h.db.SQL().QueryRow("SELECT last_login_at FROM users WHERE id = $1", alice.ID).Scan(&last); err != nil {
+			if err := w.h.db.SQL().QueryRow("SELECT last_login_at FROM passkeyd_users WHERE id = $1", alice.ID).Scan(&last); err != nil {
 				t.Fatal(err)
 			}
 			if !time.UnixMicro(last).Truncate(time.Second).Equal(at) {
@@ -315,7 +315,7 @@ func ownerPatch(t *testing.T, w *world, a *passkeytest.Authenticator, body strin
 func passkeyIDOf(t *testing.T, w *world, a *passkeytest.Authenticator) string {
 	t.Helper()
 	var id string
-	if err := w.h.db.SQL().QueryRow("SELECT id FROM passkeys WHERE credential_id = $1", lastCredID(t, a)).Scan(&id); err != nil {
+	if err := w.h.db.SQL().QueryRow("SELECT id FROM passkeyd_passkeys WHERE credential_id = $1", lastCredID(t, a)).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -326,7 +326,7 @@ func passkeyIDOf(t *testing.T, w *world, a *passkeytest.Authenticator) string {
 func ownerClient(t *testing.T, w *world, a *passkeytest.Authenticator) *client {
 	t.Helper()
 	var userID string
-	if err := w.h.db.SQL().QueryRow("SELECT user_id FROM passkeys WHERE credential_id = $1", lastCredID(t, a)).Scan(&userID); err != nil {
+	if err := w.h.db.SQL().QueryRow("SELECT user_id FROM passkeyd_passkeys WHERE credential_id = $1", lastCredID(t, a)).Scan(&userID); err != nil {
 		t.Fatal(err)
 	}
 	c := w.h.client().on(t)

@@ -417,7 +417,7 @@ func (h *harness) on(t testing.TB) *harness {
 func (h *harness) snapshot() string {
 	h.t.Helper()
 	var sb strings.Builder
-	for _, q := range []string{"SELECT * FROM users ORDER BY id", "SELECT * FROM passkeys ORDER BY id"} {
+	for _, q := range []string{"SELECT * FROM passkeyd_users ORDER BY id", "SELECT * FROM passkeyd_passkeys ORDER BY id"} {
 		rows, err := h.db.SQL().Query(q)
 		if err != nil {
 			h.t.Fatal(err)
@@ -450,7 +450,7 @@ func (h *harness) snapshot() string {
 func (h *harness) passkeyCount() int {
 	h.t.Helper()
 	var n int
-	if err := h.db.SQL().QueryRow("SELECT COUNT(*) FROM passkeys").Scan(&n); err != nil {
+	if err := h.db.SQL().QueryRow("SELECT COUNT(*) FROM passkeyd_passkeys").Scan(&n); err != nil {
 		h.t.Fatal(err)
 	}
 	return n

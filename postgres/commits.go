@@ -47,7 +47,7 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 	var with []string
 	if p := c.PasskeyUse; p != nil {
 		a := sqlstore.RecordPasskeyUseArgs(p)
-		with = append(with, `passkey AS (UPDATE passkeys
+		with = append(with, `passkey AS (UPDATE passkeyd_passkeys
 			SET (sign_count, user_verified, backup_eligible, backup_state, clone_warning, last_used_at) =
 				(`+st.params(a[:6]...)+`)
 			WHERE id = `+st.params(a[6])+` AND enabled RETURNING id)`)
@@ -57,14 +57,14 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 		if c.PasskeyUse != nil {
 			key = `(SELECT ` + key + `::bytea FROM passkey)`
 		}
-		with = append(with, `used AS (INSERT INTO used_challenges (key) VALUES (`+key+`))`)
+		with = append(with, `used AS (INSERT INTO passkeyd_used_challenges (key) VALUES (`+key+`))`)
 	}
 	if c.UserID != "" {
-		with = append(with, `login AS (UPDATE users SET last_login_at = `+st.params(c.At.UnixMicro())+
+		with = append(with, `login AS (UPDATE passkeyd_users SET last_login_at = `+st.params(c.At.UnixMicro())+
 			` WHERE id = `+st.params(c.UserID)+`)`)
 	}
 	if c.ReplacedSession != nil {
-		with = append(with, `replaced AS (DELETE FROM sessions WHERE key = `+st.params(c.ReplacedSession)+`)`)
+		with = append(with, `replaced AS (DELETE FROM passkeyd_sessions WHERE key = `+st.params(c.ReplacedSession)+`)`)
 	}
 	main := `SELECT 1`
 	if c.Session != nil {
@@ -72,7 +72,7 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 		if err != nil {
 			return err
 		}
-		main = `INSERT INTO sessions (` + sqlstore.SessionColumns + `) VALUES (` + st.params(args...) + `)`
+		main = `INSERT INTO passkeyd_sessions (` + sqlstore.SessionColumns + `) VALUES (` + st.params(args...) + `)`
 	}
 	q := main
 	if len(with) > 0 {
@@ -94,8 +94,8 @@ func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCom
 		return err
 	}
 	var st statement
-	q := `WITH used AS (INSERT INTO used_challenges (key) VALUES (` + st.params(c.Challenge.Key) + `) RETURNING key)
-		INSERT INTO passkeys (` + sqlstore.PasskeyColumns + `) SELECT ` +
+	q := `WITH used AS (INSERT INTO passkeyd_used_challenges (key) VALUES (` + st.params(c.Challenge.Key) + `) RETURNING key)
+		INSERT INTO passkeyd_passkeys (` + sqlstore.PasskeyColumns + `) SELECT ` +
 		st.params(sqlstore.InsertPasskeyArgs(c.Passkey, transports)...) + `, NULL FROM used`
 	if _, err := d.exec(ctx, q, st.args...); err != nil {
 		return fmt.Errorf("commit registration: %w", commitError(err))
@@ -107,11 +107,11 @@ func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCom
 func commitError(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
-	case uniqueViolation(err, "used_challenges", "key"):
+	case uniqueViolation(err, "passkeyd_used_challenges", "key"):
 		return passkeyd.ErrChallengeUsed
-	case uniqueViolation(err, "passkeys", "credential_id"):
+	case uniqueViolation(err, "passkeyd_passkeys", "credential_id"):
 		return passkeyd.ErrCredentialExists
-	case errors.As(err, &pgErr) && pgErr.Code == sqlStateNotNullViolation && pgErr.TableName == "used_challenges":
+	case errors.As(err, &pgErr) && pgErr.Code == sqlStateNotNullViolation && pgErr.TableName == "passkeyd_used_challenges":
 		return passkeyd.ErrPasskeyDisabled
 	}
 	return err

@@ -202,6 +202,10 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	baseline, err := migrate.LoadBaseline(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
 	_, err = migrate.Up(ctx, d.db, migrate.Dialect{
 		// A transaction-scoped lock is released by the commit or rollback
 		// that ends the migration, even if this process dies: no unlock
@@ -211,7 +215,10 @@ func (d *DB) Migrate(ctx context.Context) error {
 			return err
 		},
 		Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
-	}, ms)
+		HasColumn: `SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`,
+		AfterLegacyRename: `ALTER TABLE passkeyd_schema_migrations RENAME CONSTRAINT schema_migrations_pkey TO passkeyd_schema_migrations_pkey`,
+	}, ms, baseline)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -50,7 +51,7 @@ func openTemp(t *testing.T) *postgres.DB {
 // versions returns the migration versions recorded in db, in order.
 func versions(t *testing.T, db *postgres.DB) []int {
 	t.Helper()
-	rows, err := db.SQL().Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	rows, err := db.SQL().Query(`SELECT version FROM passkeyd_schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +83,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("migrate again (%d): %v", i, err)
 		}
 	}
-	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3]" {
-		t.Fatalf("schema_migrations versions = %s, want [1 2 3]", got)
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3 4]" {
+		t.Fatalf("versions recorded = %s, want [1 2 3 4]", got)
 	}
 }
 
@@ -112,14 +113,16 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Errorf("Migrate %d: %v", i, err)
 		}
 	}
-	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2 3]" {
-		t.Fatalf("schema_migrations versions = %s, want [1 2 3]", got)
+	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2 3 4]" {
+		t.Fatalf("versions recorded = %s, want [1 2 3 4]", got)
 	}
 }
 
-// TestMigrateUpgradesOlderSchema applies only migration 1, as an older
-// passkeyd would have, stores a user, and checks that Migrate adds
-// migration 2 and keeps the user.
+// TestMigrateUpgradesOlderSchema makes a database as passkeyd before
+// version 0004 left it (migrations 0001 to 0003, recorded in
+// schema_migrations, with a user, a passkey, a session and a ceremony key
+// in the unprefixed tables), and checks that Migrate brings it to the
+// schema of baseline.sql, keeping the rows.
 func TestMigrateUpgradesOlderSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -129,40 +132,135 @@ func TestMigrateUpgradesOlderSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) < 2 || ms[0].Version != 1 {
-		t.Fatalf("migrations = %v, want versions 1 and 2 at least", ms)
+	if len(ms) < 4 || ms[0].Version != 1 {
+		t.Fatalf("migrations = %v, want versions 1 to 4 at least", ms)
 	}
-	dialect := migrate.Dialect{Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) }}
-	if _, err := migrate.Up(ctx, db.SQL(), dialect, ms[:1]); err != nil {
-		t.Fatalf("apply migration 1: %v", err)
+	exec(t, db.SQL(), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`)
+	for _, m := range ms[:3] {
+		exec(t, db.SQL(), m.SQL, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s')`, m.Version, m.Name))
 	}
-	u, err := passkeyd.NewUser("olduser", "", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateUser(ctx, u); err != nil {
-		t.Fatalf("CreateUser on schema 1: %v", err)
-	}
+	exec(t, db.SQL(),
+		`INSERT INTO users (id, username, username_key, display_name, webauthn_handle, created_at) VALUES ('u1', 'Old', 'old', 'Old', '\x0102', 1)`,
+		`INSERT INTO passkeys (id, user_id, credential_id, public_key, public_key_algorithm, attestation_type, attestation_format,
+			aaguid, sign_count, transports, attachment, user_verified, backup_eligible, backup_state, name, platform, provider, created_at)
+			VALUES ('p1', 'u1', '\xc1', '\x00', -7, 'none', 'none', '\x00000000000000000000000000000000', 5, '[]', 'platform',
+			true, true, true, 'Old key', 'Apple', '', 1)`,
+		`INSERT INTO sessions VALUES ('\xaa', 'u1', 'p1', '{}', '', 'Apple', 'Safari', 1, 1, 9000000000000000, 9000000000000000)`,
+		`INSERT INTO ceremony_keys VALUES (1, '\x00', 1, NULL)`,
+	)
 
 	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate from 1: %v", err)
+		t.Fatalf("Migrate from 3: %v", err)
 	}
-	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3]" {
-		t.Fatalf("schema_migrations versions = %s, want [1 2 3]", got)
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3 4]" {
+		t.Fatalf("versions recorded = %s, want [1 2 3 4]", got)
 	}
+	if got, want := schema(t, db), schema(t, openTemp(t)); got != want {
+		t.Fatalf("the upgraded schema differs from baseline.sql's\nupgraded:\n%s\nbaseline:\n%s", got, want)
+	}
+	if u, err := db.UserByID(ctx, "u1"); err != nil || u.Username != "Old" {
+		t.Fatalf("the old user: %+v, %v", u, err)
+	}
+	if p, err := db.PasskeyByCredentialID(ctx, []byte{0xc1}); err != nil || p.Name != "Old key" || p.SignCount != 5 {
+		t.Fatalf("the old passkey: %+v, %v", p, err)
+	}
+	if _, err := db.SessionByKey(ctx, []byte{0xaa}); err != nil {
+		t.Fatalf("the old session: %v", err)
+	}
+	if keys, err := db.CeremonyKeys(ctx); err != nil || len(keys) != 1 {
+		t.Fatalf("the old ceremony keys: %v, %v", keys, err)
+	}
+	// No foreign key to passkeyd's users any more: a host app's user id.
 	p := &passkeyd.Passkey{
-		ID: "pk-1", UserID: u.ID, CredentialID: []byte("cred"), PublicKey: []byte("key"),
-		AAGUID: make([]byte, 16), Name: "old user's key", Enabled: true, CreatedAt: time.Now(),
+		ID: "p2", UserID: "42", CredentialID: []byte("cred"), PublicKey: []byte("key"),
+		AAGUID: make([]byte, 16), Name: "app user's key", Enabled: true, CreatedAt: time.Now(),
 	}
 	if err := db.CreatePasskey(ctx, p); err != nil {
-		t.Fatalf("CreatePasskey after upgrade for a user from schema 1: %v", err)
+		t.Fatalf("a passkey of a user passkeyd does not keep: %v", err)
+	}
+}
+
+// passkeyd's tables live in an app's own schema beside the app's tables
+// of the same everyday names (and golang-migrate's schema_migrations),
+// and leave them alone; every name passkeyd makes starts with passkeyd_.
+func TestBesideTheAppsTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := open(t, pgtest.Schema(t, "t_"))
+	exec(t, db.SQL(),
+		`CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL)`,
+		`CREATE TABLE sessions (token TEXT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users (id))`,
+		`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, dirty BOOLEAN NOT NULL)`,
+		`INSERT INTO users (email) VALUES ('alice@example.com')`,
+		`INSERT INTO schema_migrations VALUES (3, false)`,
+	)
+	before := schema(t, db)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate in the app's schema: %v", err)
+	}
+	after := schema(t, db)
+	for _, line := range strings.Split(before, "\n") {
+		if !strings.Contains(after, line) {
+			t.Fatalf("the app's schema changed: %q is gone", line)
+		}
+	}
+	for _, line := range strings.Split(after, "\n") {
+		if line != "" && !strings.Contains(before, line) && !strings.Contains(line, "passkeyd_") {
+			t.Errorf("passkeyd made %q, without its prefix", line)
+		}
+	}
+	var version int
+	if err := db.SQL().QueryRow(`SELECT version FROM schema_migrations`).Scan(&version); err != nil || version != 3 {
+		t.Fatalf("the app's schema_migrations: %d, %v; want it untouched", version, err)
+	}
+}
+
+// schema describes the tables, columns, indexes and constraints of db's
+// schema, in a form two schemas can be compared by.
+func schema(t *testing.T, db *postgres.DB) string {
+	t.Helper()
+	var sb strings.Builder
+	for _, q := range []string{
+		`SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' ||
+			COALESCE(column_default, '-') || ' ' || COALESCE(collation_name, '-')
+			FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1`,
+		`SELECT indexname || ' on ' || tablename || ': ' || regexp_replace(indexdef, '^.* USING ', '')
+			FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1`,
+		`SELECT conname || ' on ' || conrelid::regclass::text || ': ' || pg_get_constraintdef(oid)
+			FROM pg_constraint WHERE connamespace = current_schema()::regnamespace ORDER BY 1`,
+	} {
+		rows, err := db.SQL().Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			sb.WriteString(line + "\n")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	return sb.String()
+}
+
+func exec(t *testing.T, db *sql.DB, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 
 func TestMigrateRefusesNewerSchema(t *testing.T) {
 	t.Parallel()
 	db := openTemp(t)
-	if _, err := db.SQL().Exec(`INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
+	if _, err := db.SQL().Exec(`INSERT INTO passkeyd_schema_migrations (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Migrate(context.Background()); err == nil {

@@ -147,7 +147,7 @@ type storedSession struct {
 // token hash (see tokenKey).
 func storedSessions(t *testing.T, store *postgres.DB) map[string]storedSession {
 	t.Helper()
-	rows, err := store.SQL().Query(`SELECT key, user_id, auth FROM sessions`)
+	rows, err := store.SQL().Query(`SELECT key, user_id, auth FROM passkeyd_sessions`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ type storedPasskey struct {
 
 func storedPasskeys(t *testing.T, store *postgres.DB) map[string]storedPasskey {
 	t.Helper()
-	rows, err := store.SQL().Query(`SELECT id, user_id, sign_count, last_used_at, clone_warning, credential_id, public_key FROM passkeys`)
+	rows, err := store.SQL().Query(`SELECT id, user_id, sign_count, last_used_at, clone_warning, credential_id, public_key FROM passkeyd_passkeys`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,13 +332,13 @@ func TestConcurrentLogins(t *testing.T) {
 	// registrations and the logins) left the record of its challenge, and
 	// nothing else did.
 	var noLogin, used int
-	if err := store.SQL().QueryRow(`SELECT COUNT(*) FROM users WHERE last_login_at IS NULL OR last_login_at < $1`, start.UnixMicro()).Scan(&noLogin); err != nil {
+	if err := store.SQL().QueryRow(`SELECT COUNT(*) FROM passkeyd_users WHERE last_login_at IS NULL OR last_login_at < $1`, start.UnixMicro()).Scan(&noLogin); err != nil {
 		t.Fatal(err)
 	}
 	if noLogin != 0 {
 		t.Errorf("%d users without a recorded login during the load", noLogin)
 	}
-	if err := store.SQL().QueryRow(`SELECT COUNT(*) FROM used_challenges`).Scan(&used); err != nil {
+	if err := store.SQL().QueryRow(`SELECT COUNT(*) FROM passkeyd_used_challenges`).Scan(&used); err != nil {
 		t.Fatal(err)
 	}
 	if want := loadUsers + loadLogins; used != want {

@@ -43,7 +43,7 @@ func (s sessionStore) count(t *testing.T) int {
 		return len(keys)
 	}
 	var n int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil {
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM passkeyd_sessions`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -60,7 +60,7 @@ func (s sessionStore) has(t *testing.T, token string) bool {
 		return n == 1
 	}
 	var n int
-	if err := s.db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE encode(key, 'hex') = $1`, tokenKey(token)).Scan(&n); err != nil {
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM passkeyd_sessions WHERE encode(key, 'hex') = $1`, tokenKey(token)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -101,7 +101,7 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 		if useRedis {
 			// The database keeps no sessions when Redis does.
 			var n int
-			if err := db.QueryRow(`SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil || n != 0 {
+			if err := db.QueryRow(`SELECT COUNT(*) FROM passkeyd_sessions`).Scan(&n); err != nil || n != 0 {
 				t.Fatalf("sessions rows in PostgreSQL with --sessions redis: %d, %v", n, err)
 			}
 		}
@@ -117,7 +117,7 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 			t.Fatalf("A does not show the passkey B stored: %v", err)
 		}
 		var stored []byte
-		if err := db.QueryRow(`SELECT credential_id FROM passkeys WHERE id = $1`, p.ID).Scan(&stored); err != nil {
+		if err := db.QueryRow(`SELECT credential_id FROM passkeyd_passkeys WHERE id = $1`, p.ID).Scan(&stored); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(stored, auth.Credentials()[0].ID) {
@@ -142,7 +142,7 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 			t.Fatalf("B says %+v about the session A made, want alice by passkey", s)
 		}
 		var count uint32
-		if err := db.QueryRow(`SELECT sign_count FROM passkeys WHERE id = $1`, passkeyID).Scan(&count); err != nil {
+		if err := db.QueryRow(`SELECT sign_count FROM passkeyd_passkeys WHERE id = $1`, passkeyID).Scan(&count); err != nil {
 			t.Fatal(err)
 		}
 		if want := auth.Credentials()[0].SignCount; count != want {
@@ -228,7 +228,7 @@ func testTwoInstances(t *testing.T, useRedis bool) {
 			t.Errorf("replayed registration with its sealed state on B: %s, want 400 unknown_challenge", r)
 		}
 		var n int
-		if err := db.QueryRow(`SELECT COUNT(*) FROM passkeys`).Scan(&n); err != nil || n != 2 {
+		if err := db.QueryRow(`SELECT COUNT(*) FROM passkeyd_passkeys`).Scan(&n); err != nil || n != 2 {
 			t.Errorf("%d passkeys stored (%v), want 2", n, err)
 		}
 	})
@@ -371,7 +371,7 @@ func concurrentDuplicateRegistrations(t *testing.T, dsn string, store *postgres.
 			t.Fatalf("round %d: bob got %s, carol got %s; want one 201 and one 409 credential_exists", round, bobR, carolR)
 		}
 		wins[winner]++
-		rows, err := store.SQL().Query(`SELECT u.username FROM passkeys p JOIN users u ON u.id = p.user_id WHERE p.credential_id = $1`, id)
+		rows, err := store.SQL().Query(`SELECT u.username FROM passkeyd_passkeys p JOIN passkeyd_users u ON u.id = p.user_id WHERE p.credential_id = $1`, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +392,7 @@ func concurrentDuplicateRegistrations(t *testing.T, dsn string, store *postgres.
 		}
 	}
 	var n int
-	if err := store.SQL().QueryRow(`SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.username IN ('bob', 'carol')`).Scan(&n); err != nil {
+	if err := store.SQL().QueryRow(`SELECT COUNT(*) FROM passkeyd_passkeys p JOIN passkeyd_users u ON u.id = p.user_id WHERE u.username IN ('bob', 'carol')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != rounds {

@@ -387,9 +387,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	baseline, err := migrate.LoadBaseline(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
 	_, err = migrate.Up(ctx, d.write, migrate.Dialect{
 		Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) },
-	}, ms)
+		HasColumn:   `SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2`,
+	}, ms, baseline)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -407,7 +412,7 @@ const sweepBatch = 256
 // a scan, then deleted a batch at a time, each row only if it is still
 // expired: one used meanwhile stays.
 func (d *DB) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error) {
-	res, err := conn{d}.Exec(ctx, `DELETE FROM sessions WHERE key < $1`, sqlstore.KeyBefore(t))
+	res, err := conn{d}.Exec(ctx, `DELETE FROM passkeyd_sessions WHERE key < $1`, sqlstore.KeyBefore(t))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -415,7 +420,7 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, err
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
-	rows, err := d.read.QueryContext(ctx, `SELECT key FROM sessions WHERE expires_at < $1`, t.UnixMicro())
+	rows, err := d.read.QueryContext(ctx, `SELECT key FROM passkeyd_sessions WHERE expires_at < $1`, t.UnixMicro())
 	if err != nil {
 		return n, fmt.Errorf("find idle sessions: %w", err)
 	}
@@ -439,7 +444,7 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, err
 		err := d.writeTx(ctx, func(tx sqlstore.Tx) error {
 			deleted = 0
 			for _, key := range batch {
-				res, err := tx.Exec(`DELETE FROM sessions WHERE key = $1 AND expires_at < $2`, key, t.UnixMicro())
+				res, err := tx.Exec(`DELETE FROM passkeyd_sessions WHERE key = $1 AND expires_at < $2`, key, t.UnixMicro())
 				if err != nil {
 					return err
 				}

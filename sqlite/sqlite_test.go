@@ -35,7 +35,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		}
 	}
 	var n int
-	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM passkeyd_schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n == 0 {

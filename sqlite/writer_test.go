@@ -50,14 +50,14 @@ func enqueue(d *DB, fn func(sqlstore.Tx) error) *writeJob {
 
 func insertChallenge(key string) func(sqlstore.Tx) error {
 	return func(tx sqlstore.Tx) error {
-		_, err := tx.Exec(`INSERT INTO used_challenges (key) VALUES ($1)`, []byte(key))
+		_, err := tx.Exec(`INSERT INTO passkeyd_used_challenges (key) VALUES ($1)`, []byte(key))
 		return err
 	}
 }
 
 func challengeRows(t *testing.T, d *DB) map[string]bool {
 	t.Helper()
-	rows, err := d.read.Query(`SELECT key FROM used_challenges`)
+	rows, err := d.read.Query(`SELECT key FROM passkeyd_used_challenges`)
 	if err != nil {
 		t.Fatal(err)
 	}

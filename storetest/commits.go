@@ -471,3 +471,40 @@ func testUsedChallengeSweep(t *testing.T, s Store) {
 		}
 	}
 }
+
+// testAppUser checks that passkeys and sessions can belong to a user the
+// store's own users do not hold: a host app's user, with an id of its own.
+// Registration, listing, login and the session all work, and the store's
+// users are not touched.
+func testAppUser(t *testing.T, s Store) {
+	ctx := context.Background()
+	const appUser = "42"
+	now := micro(time.Now())
+	reg := &passkeyd.RegistrationCommit{
+		Challenge: *newChallenge(now.Add(5 * time.Minute)),
+		Passkey:   newPasskey(t, appUser, now),
+	}
+	if err := s.CommitRegistration(ctx, reg); err != nil {
+		t.Fatalf("CommitRegistration for the app's user: %v", err)
+	}
+	list, err := s.UserPasskeys(ctx, appUser)
+	if err != nil || len(list) != 1 || list[0].ID != reg.Passkey.ID {
+		t.Fatalf("UserPasskeys of the app's user = %v, %v; want the passkey", list, err)
+	}
+	at := now.Add(time.Minute)
+	login := &passkeyd.LoginCommit{
+		Challenge:  newChallenge(at.Add(5 * time.Minute)),
+		PasskeyUse: used(reg.Passkey, 1, at),
+		UserID:     appUser,
+		At:         at,
+		Session:    withPasskey(newSession(appUser, at), reg.Passkey, false),
+	}
+	if err := s.CommitLogin(ctx, login); err != nil {
+		t.Fatalf("CommitLogin of the app's user: %v", err)
+	}
+	wantPasskey(t, s, login.PasskeyUse)
+	wantSession(t, s, login.Session)
+	if _, err := s.UserByID(ctx, appUser); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("UserByID(%q) = %v after the app user's login, want ErrNotFound: the store made a user", appUser, err)
+	}
+}

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"CommitLoginDisabledPasskey", testCommitLoginDisabledPasskey},
 		{"CommitLoginConcurrentReplay", testCommitLoginConcurrentReplay},
 		{"CommitRegistration", testCommitRegistration},
+		{"AppUser", testAppUser},
 		{"UsedChallengeSweep", testUsedChallengeSweep},
 		// Ceremony keys.
 		{"CeremonyKeys", testCeremonyKeys},

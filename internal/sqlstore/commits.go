@@ -37,12 +37,12 @@ func (s *Store) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error 
 			}
 		}
 		if c.UserID != "" {
-			if _, err := tx.Exec(`UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(c.At), c.UserID); err != nil {
+			if _, err := tx.Exec(`UPDATE passkeyd_users SET last_login_at = $1 WHERE id = $2`, micros(c.At), c.UserID); err != nil {
 				return err
 			}
 		}
 		if c.ReplacedSession != nil {
-			if _, err := tx.Exec(`DELETE FROM sessions WHERE key = $1`, c.ReplacedSession); err != nil {
+			if _, err := tx.Exec(`DELETE FROM passkeyd_sessions WHERE key = $1`, c.ReplacedSession); err != nil {
 				return err
 			}
 		}
@@ -62,7 +62,7 @@ func (s *Store) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error 
 // useChallenge records a challenge as used, or fails with
 // ErrChallengeUsed when it was already.
 func useChallenge(tx Tx, u *passkeyd.UsedChallenge) error {
-	n, err := rowsAffected(tx.Exec(`INSERT INTO used_challenges (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`, u.Key))
+	n, err := rowsAffected(tx.Exec(`INSERT INTO passkeyd_used_challenges (key) VALUES ($1) ON CONFLICT (key) DO NOTHING`, u.Key))
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func TransportsJSON(p *passkeyd.Passkey) ([]byte, error) {
 
 // DeleteUsedChallenges implements passkeyd.Store.
 func (s *Store) DeleteUsedChallenges(ctx context.Context, t time.Time) (int64, error) {
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM used_challenges WHERE key < $1`, KeyBefore(t)))
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeyd_used_challenges WHERE key < $1`, KeyBefore(t)))
 	if err != nil {
 		return 0, fmt.Errorf("delete used challenges: %w", err)
 	}
@@ -114,7 +114,7 @@ func (s *Store) DeleteUsedChallenges(ctx context.Context, t time.Time) (int64, e
 
 // CeremonyKeys implements passkeyd.CeremonyKeyStore.
 func (s *Store) CeremonyKeys(ctx context.Context) ([]passkeyd.CeremonyKey, error) {
-	rows, err := s.c.Query(ctx, `SELECT id, secret, created_at, retired_at FROM ceremony_keys ORDER BY id DESC`)
+	rows, err := s.c.Query(ctx, `SELECT id, secret, created_at, retired_at FROM passkeyd_ceremony_keys ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("ceremony keys: %w", err)
 	}
@@ -142,11 +142,11 @@ func (s *Store) CeremonyKeys(ctx context.Context) ([]passkeyd.CeremonyKey, error
 func (s *Store) AddCeremonyKey(ctx context.Context, k passkeyd.CeremonyKey, retire bool) error {
 	err := s.c.Write(ctx, func(tx Tx) error {
 		if retire {
-			if _, err := tx.Exec(`UPDATE ceremony_keys SET retired_at = $1 WHERE retired_at IS NULL`, micros(k.CreatedAt)); err != nil {
+			if _, err := tx.Exec(`UPDATE passkeyd_ceremony_keys SET retired_at = $1 WHERE retired_at IS NULL`, micros(k.CreatedAt)); err != nil {
 				return err
 			}
 		}
-		n, err := rowsAffected(tx.Exec(`INSERT INTO ceremony_keys (id, secret, created_at) VALUES ($1, $2, $3)
+		n, err := rowsAffected(tx.Exec(`INSERT INTO passkeyd_ceremony_keys (id, secret, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO NOTHING`, int64(k.ID), k.Secret, micros(k.CreatedAt)))
 		if err != nil {
 			return err
@@ -164,7 +164,7 @@ func (s *Store) AddCeremonyKey(ctx context.Context, k passkeyd.CeremonyKey, reti
 
 // DeleteCeremonyKeys implements passkeyd.CeremonyKeyStore.
 func (s *Store) DeleteCeremonyKeys(ctx context.Context, t time.Time) (int64, error) {
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM ceremony_keys WHERE retired_at IS NOT NULL AND retired_at < $1`, micros(t)))
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeyd_ceremony_keys WHERE retired_at IS NOT NULL AND retired_at < $1`, micros(t)))
 	if err != nil {
 		return 0, fmt.Errorf("delete ceremony keys: %w", err)
 	}

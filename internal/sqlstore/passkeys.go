@@ -66,7 +66,7 @@ func qualified(table, columns string) string {
 
 // passkeyAndOwnerSQL reads a passkey and its user in one query.
 var passkeyAndOwnerSQL = `SELECT ` + qualified("p", PasskeyColumns) + `, ` + qualified("u", userColumns) + `
-	FROM passkeys p JOIN users u ON u.id = p.user_id WHERE p.credential_id = $1`
+	FROM passkeyd_passkeys p JOIN passkeyd_users u ON u.id = p.user_id WHERE p.credential_id = $1`
 
 // PasskeyAndOwner implements passkeyd.PasskeyOwnerLookup: a login's two
 // reads in one.
@@ -104,7 +104,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {
 
 // insertPasskeySQL stores a new passkey, unless one with its credential id
 // exists (of any user): then it changes no row.
-const insertPasskeySQL = `INSERT INTO passkeys (` + PasskeyColumns + `)
+const insertPasskeySQL = `INSERT INTO passkeyd_passkeys (` + PasskeyColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL)
 	ON CONFLICT (credential_id) DO NOTHING`
 
@@ -118,7 +118,7 @@ func InsertPasskeyArgs(p *passkeyd.Passkey, transports []byte) []any {
 
 // Passkey implements passkeyd.PasskeyStore.
 func (s *Store) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE id = $1 AND user_id = $2`, id, userID))
+	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+PasskeyColumns+` FROM passkeyd_passkeys WHERE id = $1 AND user_id = $2`, id, userID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
@@ -127,7 +127,7 @@ func (s *Store) Passkey(ctx context.Context, userID, id string) (*passkeyd.Passk
 
 // PasskeyByCredentialID implements passkeyd.PasskeyStore.
 func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE credential_id = $1`, credentialID))
+	p, err := scanPasskey(s.c.QueryRow(ctx, `SELECT `+PasskeyColumns+` FROM passkeyd_passkeys WHERE credential_id = $1`, credentialID))
 	if err != nil {
 		return nil, fmt.Errorf("passkey by credential id: %w", err)
 	}
@@ -137,10 +137,10 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credentialID []byte) 
 // ListPasskeys implements passkeyd.PasskeyStore.
 func (s *Store) ListPasskeys(ctx context.Context, userID string, offset, limit int) (passkeyd.PasskeyPage, error) {
 	var page passkeyd.PasskeyPage
-	if err := s.c.QueryRow(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
+	if err := s.c.QueryRow(ctx, `SELECT COUNT(*) FROM passkeyd_passkeys WHERE user_id = $1`, userID).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("count passkeys: %w", err)
 	}
-	ps, err := s.queryPasskeys(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE user_id = $1
+	ps, err := s.queryPasskeys(ctx, `SELECT `+PasskeyColumns+` FROM passkeyd_passkeys WHERE user_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
 	page.Passkeys = ps
 	return page, err
@@ -148,7 +148,7 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string, offset, limit i
 
 // UserPasskeys implements passkeyd.PasskeyStore.
 func (s *Store) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passkey, error) {
-	return s.queryPasskeys(ctx, `SELECT `+PasskeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
+	return s.queryPasskeys(ctx, `SELECT `+PasskeyColumns+` FROM passkeyd_passkeys WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 }
 
 func (s *Store) queryPasskeys(ctx context.Context, query string, args ...any) ([]*passkeyd.Passkey, error) {
@@ -176,7 +176,7 @@ func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd
 	var p *passkeyd.Passkey
 	err := s.c.Write(ctx, func(tx Tx) error {
 		var err error
-		p, err = scanPasskey(tx.QueryRow(`UPDATE passkeys
+		p, err = scanPasskey(tx.QueryRow(`UPDATE passkeyd_passkeys
 			SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
 			WHERE id = $3 AND user_id = $4
 			RETURNING `+PasskeyColumns, u.Name, u.Enabled, id, userID))
@@ -190,7 +190,7 @@ func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd
 
 // recordPasskeyUseSQL writes back what a login learnt of a passkey, if
 // it is still enabled.
-const recordPasskeyUseSQL = `UPDATE passkeys
+const recordPasskeyUseSQL = `UPDATE passkeyd_passkeys
 	SET sign_count = $1, user_verified = $2, backup_eligible = $3, backup_state = $4,
 		clone_warning = $5, last_used_at = $6
 	WHERE id = $7 AND enabled`
@@ -202,7 +202,7 @@ func RecordPasskeyUseArgs(p *passkeyd.Passkey) []any {
 
 // DeletePasskey implements passkeyd.PasskeyStore.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID))
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeyd_passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID))
 	if err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}

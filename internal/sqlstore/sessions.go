@@ -50,7 +50,7 @@ func scanSession(row Row) (*passkeyd.Session, error) {
 }
 
 // insertSessionSQL stores a new session.
-const insertSessionSQL = `INSERT INTO sessions (` + SessionColumns + `)
+const insertSessionSQL = `INSERT INTO passkeyd_sessions (` + SessionColumns + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 // CreateSession implements passkeyd.SessionStore.
@@ -67,7 +67,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *passkeyd.Session) error
 
 // SessionByKey implements passkeyd.SessionStore.
 func (s *Store) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session, error) {
-	sess, err := scanSession(s.c.QueryRow(ctx, `SELECT `+SessionColumns+` FROM sessions WHERE key = $1`, key))
+	sess, err := scanSession(s.c.QueryRow(ctx, `SELECT `+SessionColumns+` FROM passkeyd_sessions WHERE key = $1`, key))
 	if err != nil {
 		return nil, fmt.Errorf("session by token: %w", err)
 	}
@@ -77,13 +77,13 @@ func (s *Store) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session
 // TouchSession implements passkeyd.SessionStore. It is an UPDATE, never
 // an upsert: a session deleted meanwhile stays deleted.
 func (s *Store) TouchSession(ctx context.Context, key []byte, seen, expires time.Time) error {
-	return s.updateOne(ctx, "touch session", `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE key = $3`,
+	return s.updateOne(ctx, "touch session", `UPDATE passkeyd_sessions SET last_seen_at = $1, expires_at = $2 WHERE key = $3`,
 		micros(seen), micros(expires), key)
 }
 
 // DeleteSession implements passkeyd.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, key []byte) error {
-	if _, err := s.c.Exec(ctx, `DELETE FROM sessions WHERE key = $1`, key); err != nil {
+	if _, err := s.c.Exec(ctx, `DELETE FROM passkeyd_sessions WHERE key = $1`, key); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -91,7 +91,7 @@ func (s *Store) DeleteSession(ctx context.Context, key []byte) error {
 
 // UserSessions implements passkeyd.SessionStore.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]*passkeyd.Session, error) {
-	rows, err := s.c.Query(ctx, `SELECT `+SessionColumns+` FROM sessions WHERE user_id = $1
+	rows, err := s.c.Query(ctx, `SELECT `+SessionColumns+` FROM passkeyd_sessions WHERE user_id = $1
 		ORDER BY created_at DESC, key DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("user sessions: %w", err)
@@ -117,7 +117,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []by
 		// No hash is empty, and NULL would compare as unknown.
 		keep = []byte{}
 	}
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND key <> $2`, userID, keep))
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeyd_sessions WHERE user_id = $1 AND key <> $2`, userID, keep))
 	if err != nil {
 		return 0, fmt.Errorf("delete user sessions: %w", err)
 	}
@@ -128,7 +128,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []by
 // past their lifetime are a range of the key; those that ended by not
 // being used are found by a scan of expires_at.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error) {
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM sessions WHERE key < $1 OR expires_at < $2`, KeyBefore(t), micros(t)))
+	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeyd_sessions WHERE key < $1 OR expires_at < $2`, KeyBefore(t), micros(t)))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}

@@ -51,7 +51,7 @@ func (s *Store) CreateUser(ctx context.Context, u *passkeyd.User) error {
 	}
 	// ON CONFLICT names the one constraint that is the caller's doing; a
 	// clash of any other (a handle, an id) is still an error of its own.
-	n, err := rowsAffected(s.c.Exec(ctx, `INSERT INTO users
+	n, err := rowsAffected(s.c.Exec(ctx, `INSERT INTO passkeyd_users
 		(id, username, username_key, display_name, webauthn_handle, password_hash, staff, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username_key) DO NOTHING`,
 		u.ID, u.Username, key, u.DisplayName, u.Handle, u.PasswordHash, u.Staff, micros(u.CreatedAt)))
@@ -66,7 +66,7 @@ func (s *Store) CreateUser(ctx context.Context, u *passkeyd.User) error {
 
 // UserByID implements passkeyd.UserStore.
 func (s *Store) UserByID(ctx context.Context, id string) (*passkeyd.User, error) {
-	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM passkeyd_users WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("user by id: %w", err)
 	}
@@ -79,7 +79,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*passkeyd.
 	if key == "" {
 		return nil, fmt.Errorf("user by username: %w", passkeyd.ErrNotFound)
 	}
-	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, key))
+	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM passkeyd_users WHERE username_key = $1`, key))
 	if err != nil {
 		return nil, fmt.Errorf("user by username: %w", err)
 	}
@@ -88,7 +88,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*passkeyd.
 
 // UserByHandle implements passkeyd.UserStore.
 func (s *Store) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User, error) {
-	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE webauthn_handle = $1`, handle))
+	u, err := scanUser(s.c.QueryRow(ctx, `SELECT `+userColumns+` FROM passkeyd_users WHERE webauthn_handle = $1`, handle))
 	if err != nil {
 		return nil, fmt.Errorf("user by handle: %w", err)
 	}
@@ -97,7 +97,7 @@ func (s *Store) UserByHandle(ctx context.Context, handle []byte) (*passkeyd.User
 
 // ListUsers implements passkeyd.UserStore.
 func (s *Store) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
-	rows, err := s.c.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	rows, err := s.c.Query(ctx, `SELECT `+userColumns+` FROM passkeyd_users ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -118,12 +118,12 @@ func (s *Store) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
 
 // SetPasswordHash implements passkeyd.UserStore.
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	return s.updateOne(ctx, "set password", `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	return s.updateOne(ctx, "set password", `UPDATE passkeyd_users SET password_hash = $1 WHERE id = $2`, hash, userID)
 }
 
 // RecordLogin implements passkeyd.UserStore.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) error {
-	return s.updateOne(ctx, "record login", `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
+	return s.updateOne(ctx, "record login", `UPDATE passkeyd_users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
 }
 
 // updateOne runs an UPDATE of one row and reports ErrNotFound when
