@@ -32,6 +32,7 @@ type Store interface {
 	PasskeyStore
 	SessionStore
 	CeremonyKeyStore
+	AttemptStore
 
 	// CommitLogin writes what a login changes, in one transaction: all
 	// of it or, when it returns an error, none of it.
@@ -128,3 +129,18 @@ type CeremonyKeyStore interface {
 // ErrCeremonyKeyExists means a ceremony key with that id exists already:
 // another instance rotated at the same moment.
 var ErrCeremonyKeyExists = errors.New("ceremony key id exists")
+
+// AttemptStore counts attempts for rate limits (password guesses), shared
+// by every instance, so that no number of instances allows more.
+type AttemptStore interface {
+	// TakeAttempt counts one attempt against key, atomically, and returns
+	// the count in key's window, this attempt included, and when the
+	// window ends. A window starts with the first attempt after the last
+	// window ended and lasts window; concurrent attempts each get a count
+	// of their own.
+	TakeAttempt(ctx context.Context, key []byte, window time.Duration, now time.Time) (count int, resetsAt time.Time, err error)
+	// ClearAttempts forgets key's attempts.
+	ClearAttempts(ctx context.Context, key []byte) error
+	// DeleteExpiredAttempts removes the windows that ended before t.
+	DeleteExpiredAttempts(ctx context.Context, t time.Time) (int64, error)
+}

@@ -11,8 +11,8 @@ import (
 	"github.com/passkeyd/passkeyd"
 )
 
-// MemoryStore keeps users, passkeys, sessions, used challenges and
-// ceremony keys in memory: a passkeyd.UserStore and passkeyd.Store for
+// MemoryStore keeps users, passkeys, sessions, used challenges, ceremony
+// keys and attempts in memory: a passkeyd.UserStore and passkeyd.Store for
 // tests and examples. It passes the same conformance suite (storetest) as
 // the real backends. Every method holds one mutex throughout, so each
 // commit is atomic, and values are copied in and out, so callers never
@@ -27,6 +27,14 @@ type MemoryStore struct {
 	// challenges maps string(UsedChallenge.Key) to its expiry.
 	challenges map[string]time.Time
 	keys       map[uint32]passkeyd.CeremonyKey
+	// attempts are keyed by string(key).
+	attempts map[string]attemptWindow
+}
+
+// attemptWindow is one key's attempts.
+type attemptWindow struct {
+	count    int
+	resetsAt time.Time
 }
 
 var (
@@ -42,6 +50,7 @@ func NewMemoryStore() *MemoryStore {
 		sessions:   map[string]*passkeyd.Session{},
 		challenges: map[string]time.Time{},
 		keys:       map[uint32]passkeyd.CeremonyKey{},
+		attempts:   map[string]attemptWindow{},
 	}
 }
 
@@ -526,6 +535,41 @@ func (m *MemoryStore) DeleteCeremonyKeys(_ context.Context, t time.Time) (int64,
 	for id, k := range m.keys {
 		if !k.RetiredAt.IsZero() && k.RetiredAt.Before(t) {
 			delete(m.keys, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// TakeAttempt implements passkeyd.AttemptStore.
+func (m *MemoryStore) TakeAttempt(_ context.Context, key []byte, window time.Duration, now time.Time) (int, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.attempts[string(key)]
+	if !w.resetsAt.After(now) {
+		w = attemptWindow{resetsAt: stored(now.Add(window))}
+	}
+	w.count++
+	m.attempts[string(key)] = w
+	return w.count, w.resetsAt, nil
+}
+
+// ClearAttempts implements passkeyd.AttemptStore.
+func (m *MemoryStore) ClearAttempts(_ context.Context, key []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.attempts, string(key))
+	return nil
+}
+
+// DeleteExpiredAttempts implements passkeyd.AttemptStore.
+func (m *MemoryStore) DeleteExpiredAttempts(_ context.Context, t time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, w := range m.attempts {
+		if w.resetsAt.Before(t) {
+			delete(m.attempts, k)
 			n++
 		}
 	}

@@ -21,6 +21,11 @@ func (d *DB) CeremonyKeys(ctx context.Context) ([]passkeyd.CeremonyKey, error) {
 	return d.q.CeremonyKeys(ctx)
 }
 
+// ClearAttempts forgets key's attempts.
+func (d *DB) ClearAttempts(ctx context.Context, key []byte) error {
+	return d.q.ClearAttempts(ctx, key)
+}
+
 // CommitLogin writes what a login changes in one transaction: the used
 // challenge, the passkey's counter and flags, the last login, the new
 // session and the end of the one it replaces.
@@ -54,6 +59,11 @@ func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
 // DeleteCeremonyKeys removes the ceremony keys retired before t.
 func (d *DB) DeleteCeremonyKeys(ctx context.Context, t time.Time) (int64, error) {
 	return d.q.DeleteCeremonyKeys(ctx, t)
+}
+
+// DeleteExpiredAttempts removes the attempt windows that ended before t.
+func (d *DB) DeleteExpiredAttempts(ctx context.Context, t time.Time) (int64, error) {
+	return d.q.DeleteExpiredAttempts(ctx, t)
 }
 
 // DeletePasskey deletes one of the user's passkeys, which must be disabled
@@ -122,6 +132,12 @@ func (d *DB) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session, e
 // SetPasswordHash replaces the user's password hash ("" removes it).
 func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	return d.q.SetPasswordHash(ctx, userID, hash)
+}
+
+// TakeAttempt counts one attempt against key, atomically, and returns the
+// count in its window and when the window ends.
+func (d *DB) TakeAttempt(ctx context.Context, key []byte, window time.Duration, now time.Time) (int, time.Time, error) {
+	return d.q.TakeAttempt(ctx, key, window, now)
 }
 
 // TouchSession sets a session's last use and expiry if it still exists;

@@ -52,6 +52,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"UsedChallengeSweep", testUsedChallengeSweep},
 		// Ceremony keys.
 		{"CeremonyKeys", testCeremonyKeys},
+		// Attempts.
+		{"Attempts", testAttempts},
+		{"AttemptsConcurrent", testAttemptsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })

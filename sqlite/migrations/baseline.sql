@@ -1,4 +1,4 @@
--- The schema that migrations 0001 to 0004 build, made at once in a new
+-- The schema that migrations 0001 to 0005 build, made at once in a new
 -- database. Every table carries the prefix passkeyd_, so that it can live
 -- in a host application's database beside its own tables; none refers to
 -- a table of the application's. Times are Unix microseconds (UTC), which
@@ -89,3 +89,13 @@ CREATE TABLE passkeyd_sessions (
 	absolute_expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX passkeyd_sessions_user_idx ON passkeyd_sessions (user_id);
+
+-- Attempts counted for rate limits (password guesses per account, per
+-- address and per both), shared by every instance: one fixed window per
+-- key, which starts with the key's first attempt. The key is a hash, so
+-- no username or address is stored as it is.
+CREATE TABLE passkeyd_attempts (
+	key       BLOB PRIMARY KEY,
+	count     INTEGER NOT NULL,
+	resets_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
