@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,10 @@ type harnessOptions struct {
 	appSessions passkeyd.AppSessions
 	// noPasswords builds the service without password login.
 	noPasswords bool
+	// passwords, when set, wraps the password checker.
+	passwords func(passkeyd.PasswordChecker) passkeyd.PasswordChecker
+	// trustedProxies are the service's.
+	trustedProxies []netip.Prefix
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -86,12 +91,16 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	deps := passkeyd.Deps{Users: cmp.Or[passkeyd.Users](o.users, db), Store: db, AppSessions: o.appSessions}
 	if !o.noPasswords {
 		deps.Passwords = passkeyd.HashedPasswords(password.NewHasher(cheapPasswords, 2), db)
+		if o.passwords != nil {
+			deps.Passwords = o.passwords(deps.Passwords)
+		}
 	}
 	var err error
 	h.svc, err = passkeyd.NewService(passkeyd.Config{
 		RPID: "localhost", RPName: "passkeyd test", Origins: origins,
 		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
 		SessionIdleTimeout: time.Hour, SessionLifetime: 24 * time.Hour, Now: o.now,
+		TrustedProxies: o.trustedProxies,
 	}, deps)
 	if err != nil {
 		t.Fatal(err)

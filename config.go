@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -60,6 +61,11 @@ type Config struct {
 	// within it, and a busy browser costs one write a minute, not one a
 	// request.
 	SessionTouchInterval time.Duration
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the site: only a request from one of them has its client's address
+	// read from X-Forwarded-For (see Service.ClientAddr), which the rate
+	// limits count by.
+	TrustedProxies []netip.Prefix
 	// Now is the clock of everything the Service does: ceremonies,
 	// sessions, throttles. Nil means time.Now; tests set it.
 	Now func() time.Time

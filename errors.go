@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Error is a failure that a client can be told about: a stable,
@@ -25,6 +27,9 @@ type Error struct {
 	Message string
 	// Err is the cause, for the log.
 	Err error
+	// RetryAfter, when set, is how long the client should wait before it
+	// tries again (a limit was reached): HTTP says it in Retry-After.
+	RetryAfter time.Duration
 }
 
 // NewError returns an *Error with the given code and message. The code
@@ -186,7 +191,17 @@ func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, status
 	} else if e.Err != nil {
 		log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "code", e.Code, "err", e.Err)
 	}
+	SetRetryAfter(w, err)
 	writeJSON(w, status, errorBody{Error: e.Code, Message: e.Message})
+}
+
+// SetRetryAfter sets the Retry-After header of an answer to err when err
+// says when to try again (a limit was reached).
+func SetRetryAfter(w http.ResponseWriter, err error) {
+	var e *Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 }
 
 // WriteError answers r with err as a JSON error, its status from the one

@@ -71,12 +71,32 @@ var (
 // maxHashWait bounds how long a password login waits for a hashing slot.
 const maxHashWait = 3 * time.Second
 
+// The limits of password attempts. Every attempt is counted in the
+// shared store before its password is hashed, so neither a burst nor any
+// number of instances gets more. A stranger guessing from one address
+// uses up that address's attempts at the account long before the
+// account's own, slower limit; locking the account's password login needs
+// many addresses, and lasts an hour at most. Passkey login is never
+// limited by these.
+var passwordLimits = []struct {
+	kind   string
+	max    int
+	window time.Duration
+}{
+	{"account+address", 10, 15 * time.Minute},
+	{"account", 100, time.Hour},
+	// One address trying many accounts; high enough for an office behind
+	// one NAT address.
+	{"address", 1000, 15 * time.Minute},
+}
+
 // PasswordLogIn checks a username and password and, when they are right,
 // logs the user in as LogIn does. An unknown user, a user without a
 // password and a wrong password get one error (login_failed) after the
 // same work, so neither the answer nor its timing says whether the
-// account exists. After too many failures for one username its password
-// login is refused for a while (too_many_attempts); passkey login is not.
+// account exists. Each attempt is counted first, per account and client
+// address, per account and per address (passwordLimits); one over a limit
+// is refused (too_many_attempts, with when to retry) without hashing.
 // A Service built without Deps.Passwords refuses every password login.
 func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username, pw string) (*LoginResult, error) {
 	if s.passwords == nil {
@@ -85,13 +105,22 @@ func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username
 	if username == "" || pw == "" {
 		return nil, errMissingCredential
 	}
-	key := throttleKey(username)
-	if blocked, until := s.failures.blocked(key, s.now()); blocked {
-		e := errTooManyAttempts.Wrap(nil)
-		e.Message = fmt.Sprintf("Too many failed attempts for this username. Try again after %s, or log in with a passkey.", until.UTC().Format("15:04 MST"))
-		return nil, e
-	}
 	ctx := r.Context()
+	account, addr := throttleKey(username), addrKey(s.ClientAddr(r))
+	keys := map[string][]byte{
+		"account+address": attemptKey("password", account, addr),
+		"account":         attemptKey("password", account),
+		"address":         attemptKey("password-from", addr),
+	}
+	for _, l := range passwordLimits {
+		n, resets, err := s.store.TakeAttempt(ctx, keys[l.kind], l.window, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if n > l.max {
+			return nil, tooManyAttempts(resets.Sub(s.now()))
+		}
+	}
 	u, err := s.users.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -103,21 +132,53 @@ func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username
 		return nil, hashBusy(ctx, err)
 	}
 	if !ok {
-		s.failures.fail(key, s.now())
 		return nil, errPasswordLoginFailed
 	}
-	s.failures.succeed(key)
+	// The right password from this address forgets its failures here;
+	// the account's count stays, so that a guesser elsewhere gains nothing.
+	if err := s.store.ClearAttempts(ctx, keys["account+address"]); err != nil {
+		s.log.WarnContext(ctx, "clear password attempts", "err", err)
+	}
 	return s.LogIn(w, r, u)
 }
 
-// throttleKey is the fixed-size key failed attempts are counted under:
-// the username in any letter case is one key.
+// tooManyAttempts is too_many_attempts, retried after d.
+func tooManyAttempts(d time.Duration) *Error {
+	e := errTooManyAttempts.Wrap(nil)
+	e.RetryAfter = max(d, time.Second)
+	e.Message = fmt.Sprintf("Too many password attempts for this username. Try again in %s, or log in with a passkey.", roundUp(e.RetryAfter))
+	return e
+}
+
+// roundUp says d in whole minutes, or seconds under a minute.
+func roundUp(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	}
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+// attemptKey is the key attempts are counted under: a hash of its parts,
+// so that the store keeps no username or address.
+func attemptKey(parts ...string) []byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)[:16]
+}
+
+// throttleKey is the account a username names, in any letter case.
 func throttleKey(username string) string {
 	if k := UsernameKey(username); k != "" {
-		username = k
+		return k
 	}
-	sum := sha256.Sum256([]byte(username))
-	return string(sum[:16])
+	return username
 }
 
 // hashBusy turns a hashing wait that timed out into ErrBusy; the

@@ -60,9 +60,7 @@ type Service struct {
 	sessions *sessions
 	app      AppSessions
 	// secure marks cookies Secure: the site is served over HTTPS.
-	secure bool
-	// failures slows password guessing per username.
-	failures  *failureCounter
+	secure    bool
 	sealer    *sealer
 	platforms *platformDetector
 	providers *providers
@@ -113,7 +111,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, webauthn: wa, users: deps.Users, store: deps.Store, passwords: deps.Passwords,
-		secure: ServedOverHTTPS(cfg.Origins), failures: newFailureCounter(), platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
+		secure: ServedOverHTTPS(cfg.Origins), platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
 	}
 	if deps.AppSessions != nil {
 		s.app = deps.AppSessions
@@ -185,7 +183,7 @@ const sweepInterval = time.Minute
 const retiredKeyKept = 2 * time.Hour
 
 // Run removes what has expired — used challenges, sessions, retired
-// ceremony keys — once a minute until ctx ends. Everything expired is
+// ceremony keys, ended windows of attempts — once a minute until ctx ends. Everything expired is
 // refused anyway; this keeps the store small. Run it in a goroutine of
 // each instance (more than one doing it is harmless).
 func (s *Service) Run(ctx context.Context) {
@@ -212,5 +210,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 		_, err2 = s.sessions.store.DeleteExpiredSessions(ctx, now)
 	}
 	_, err3 := s.store.DeleteCeremonyKeys(ctx, now.Add(-retiredKeyKept))
-	return errors.Join(err1, err2, err3)
+	_, err4 := s.store.DeleteExpiredAttempts(ctx, now)
+	return errors.Join(err1, err2, err3, err4)
 }

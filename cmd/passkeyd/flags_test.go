@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -60,6 +61,12 @@ func TestParseServeFlags(t *testing.T) {
 		}},
 		{name: "env origin list", vars: map[string]string{"PASSKEYD_ORIGIN": "https://localhost:8000, https://app.localhost"},
 			check: wantOrigins("https://localhost:8000", "https://app.localhost")},
+		{name: "trusted proxies", args: []string{"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7", "--trusted-proxy", "fd00::1/64"},
+			check: func(t *testing.T, c *serveConfig) {
+				if fmt.Sprint(c.proxies) != "[10.0.0.0/8 192.0.2.7/32 fd00::/64]" {
+					t.Errorf("trusted proxies %v", c.proxies)
+				}
+			}},
 		{name: "bool and string flags", args: []string{"--tls", "off", "--demo"}, check: func(t *testing.T, c *serveConfig) {
 			if !c.demo || c.tls != "off" {
 				t.Errorf("%+v", c)
@@ -111,6 +118,7 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"ceremony ttl not a duration", []string{"--ceremony-ttl", "soon"}, nil},
 		{"session idle", []string{"--session-idle", "0s"}, nil},
 		{"log format", []string{"--log-format", "xml"}, nil},
+		{"trusted proxy", []string{"--trusted-proxy", "the load balancer"}, nil},
 		{"origin of another site", []string{"--origin", "https://evil.example"}, nil},
 		{"origin with a path", []string{"--origin", "https://localhost/app"}, nil},
 		{"origin without scheme", []string{"--origin", "localhost:8000"}, nil},

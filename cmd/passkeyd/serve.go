@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -48,6 +49,8 @@ type serveConfig struct {
 	addr, db, sessions string
 	rpID, rpName       string
 	origins            stringList
+	trustedProxies     stringList
+	proxies            []netip.Prefix
 	tls                string
 	attachment         string
 	userVerification   string
@@ -68,6 +71,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.StringVar(&c.sessions, "sessions", "db", "session store: db (the same database) or redis://HOST:PORT/N")
 	fs.StringVar(&c.rpID, "rp-id", "localhost", "WebAuthn relying-party id (the site's registrable domain)")
 	fs.StringVar(&c.rpName, "rp-name", "passkeyd", "relying-party display name")
+	fs.Var(&c.trustedProxies, "trusted-proxy", "network (CIDR) of a reverse proxy in front of passkeyd, repeatable: only from it is X-Forwarded-For believed, for the limits per client address")
 	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
 	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
 	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
@@ -130,6 +134,17 @@ func (c *serveConfig) check() error {
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return usagef("--log-format %q: want text or json", c.logFormat)
+	}
+	for _, p := range c.trustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return usagef("--trusted-proxy %q: want a network such as 10.0.0.0/8, or an address", p)
+			}
+			prefix = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.proxies = append(c.proxies, prefix.Masked())
 	}
 	if len(c.origins) == 0 {
 		c.origins = stringList{c.defaultOrigin()}
@@ -228,6 +243,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		CeremonyKeys:       keys,
 		SessionIdleTimeout: c.sessionIdle,
 		SessionLifetime:    c.sessionLifetime,
+		TrustedProxies:     c.proxies,
 		Logger:             logger,
 	}, deps)
 	if err != nil {

@@ -80,6 +80,7 @@ func (s *Site) failLoginWith(w http.ResponseWriter, r *http.Request, next, usern
 		s.failPage(w, r, status, err)
 		return
 	}
+	passkeyd.SetRetryAfter(w, err)
 	s.renderLogin(w, r, status, next, username, passkeyd.Classify(err).Message)
 }
 

@@ -483,7 +483,7 @@ func assertLoginForm(t *testing.T, page string) {
 	}
 }
 
-// TestPasswordGuessingThrottled checks that after maxFailures wrong
+// TestPasswordGuessingThrottled checks that after 10 wrong
 // passwords a username is refused (429) even with the right password, that
 // unknown usernames are treated alike, and that passkeys are unaffected.
 func TestPasswordGuessingThrottled(t *testing.T) {
@@ -498,8 +498,8 @@ func TestPasswordGuessingThrottled(t *testing.T) {
 			}
 		}
 		r := ts.postForm(c, "/login", url.Values{"username": {strings.ToUpper(username)}, "password": {"the right password"}}.Encode())
-		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many failed attempts") {
-			t.Fatalf("%s after 10 failures: %d, want 429 with a message", username, r.StatusCode)
+		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many password attempts") || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s after 10 failures: %d, Retry-After %q; want 429 with a message and when to retry", username, r.StatusCode, r.Header.Get("Retry-After"))
 		}
 		ts.assertAnonymous(c)
 	}
