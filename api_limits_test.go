@@ -35,7 +35,13 @@ func (c *countingPasswords) wrap(p passkeyd.PasswordChecker) passkeyd.PasswordCh
 // from (sent as X-Forwarded-For; "" sends none), safe to call from any
 // goroutine: it returns the status and Retry-After, or an error.
 func passwordAttempt(h *harness, username, pw, from string) (int, string, error) {
-	req, err := http.NewRequest("POST", h.srv.URL+"/api/login/password", bytes.NewReader(passwordBody(h.t, username, pw)))
+	return postFrom(h, "/api/login/password", passwordBody(h.t, username, pw), from)
+}
+
+// postFrom posts body to path as a client at the address from (sent as
+// X-Forwarded-For; "" sends none), from any goroutine.
+func postFrom(h *harness, path string, body []byte, from string) (int, string, error) {
+	req, err := http.NewRequest("POST", h.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
@@ -80,25 +86,27 @@ func burst(t *testing.T, hs []*harness, n int, username string, pw func(i int) s
 	return statuses
 }
 
-// A burst of wrong passwords with the right one among them: each attempt
-// is counted before any is hashed, so no more than the limit (10) are
-// hashed, and the rest are refused with 429 and when to retry.
+// A burst of wrong passwords: each attempt is counted before any is
+// hashed, so no more than the limit (10) are hashed, and the rest are
+// refused with 429 and when to retry; the right password after them is
+// refused too, unhashed.
 func TestPasswordBurstHashesNoMoreThanTheLimit(t *testing.T) {
 	checker := &countingPasswords{}
 	h := newHarness(t, harnessOptions{passwords: checker.wrap})
 	u := h.user("target")
 	h.setPassword(u, "the right one")
-	got := burst(t, []*harness{h}, 41, "target", func(i int) string {
-		if i == 20 {
-			return "the right one"
-		}
-		return "wrong " + strconv.Itoa(i)
-	})
+	got := burst(t, []*harness{h}, 41, "target", func(i int) string { return "wrong " + strconv.Itoa(i) })
 	if n := checker.checks.Load(); n != 10 {
 		t.Errorf("%d passwords hashed in a burst of 41, want 10 (the limit)", n)
 	}
-	if got[http.StatusTooManyRequests] != 31 || got[http.StatusUnauthorized]+got[http.StatusOK] != 10 {
-		t.Errorf("answers %v, want 31 × 429 and 10 checked", got)
+	if got[http.StatusTooManyRequests] != 31 || got[http.StatusUnauthorized] != 10 {
+		t.Errorf("answers %v, want 10 × 401 and 31 × 429", got)
+	}
+	if status, _, err := passwordAttempt(h, "target", "the right one", ""); err != nil || status != http.StatusTooManyRequests {
+		t.Errorf("the right password after the burst: %d, %v; want 429", status, err)
+	}
+	if n := checker.checks.Load(); n != 10 {
+		t.Errorf("the refused right password was hashed")
 	}
 }
 
@@ -169,5 +177,42 @@ func TestPasswordLockoutIsBounded(t *testing.T) {
 	// Passkey login is never locked.
 	if got := h.client().login(a); got.User.ID != u.ID {
 		t.Fatalf("passkey login of the locked account: %+v", got)
+	}
+}
+
+// One client address may start so many ceremonies at once (here a burst
+// of 5, refilled slowly); the rest are 429 with Retry-After, a finish too
+// (not the 401 of a refused login), and other addresses are not held up.
+func TestCeremoniesLimitedPerAddress(t *testing.T) {
+	h := newHarness(t, harnessOptions{addressRate: 0.01, trustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 20 {
+		wg.Go(func() {
+			<-start
+			status, retry, err := postFrom(h, "/api/login/begin", nil, "203.0.113.9")
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("begin %d: %v", i, err)
+			}
+			if status == http.StatusTooManyRequests && retry == "" {
+				t.Errorf("begin %d: 429 without Retry-After", i)
+			}
+			statuses[status]++
+		})
+	}
+	close(start)
+	wg.Wait()
+	if statuses[http.StatusOK] != 5 || statuses[http.StatusTooManyRequests] != 15 {
+		t.Fatalf("20 begins at once from one address: %v, want 5 × 200 and 15 × 429", statuses)
+	}
+	if status, _, err := postFrom(h, "/api/login/finish", []byte(`{}`), "203.0.113.9"); err != nil || status != http.StatusTooManyRequests {
+		t.Fatalf("a finish from the limited address: %d, %v; want 429", status, err)
+	}
+	if status, _, err := postFrom(h, "/api/login/begin", nil, "198.51.100.1"); err != nil || status != http.StatusOK {
+		t.Fatalf("a begin from another address: %d, %v; want 200", status, err)
 	}
 }

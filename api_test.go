@@ -57,6 +57,9 @@ type harnessOptions struct {
 	passwords func(passkeyd.PasswordChecker) passkeyd.PasswordChecker
 	// trustedProxies are the service's.
 	trustedProxies []netip.Prefix
+	// addressRate is Config.AddressRate; zero leaves the limit off, since
+	// every test client comes from one address.
+	addressRate float64
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -100,7 +103,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		RPID: "localhost", RPName: "passkeyd test", Origins: origins,
 		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
 		SessionIdleTimeout: time.Hour, SessionLifetime: 24 * time.Hour, Now: o.now,
-		TrustedProxies: o.trustedProxies,
+		TrustedProxies: o.trustedProxies, AddressRate: cmp.Or(o.addressRate, -1), AddressBurst: 5,
 	}, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,13 @@ type Config struct {
 	// read from X-Forwarded-For (see Service.ClientAddr), which the rate
 	// limits count by.
 	TrustedProxies []netip.Prefix
+	// AddressRate and AddressBurst limit the passkey ceremonies (each
+	// begin and finish) and password logins one client address may start
+	// on one instance: AddressRate a second, in bursts of AddressBurst
+	// (defaults 5 and 100). A negative AddressRate turns the limit off,
+	// for load tests.
+	AddressRate  float64
+	AddressBurst int
 	// Now is the clock of everything the Service does: ceremonies,
 	// sessions, throttles. Nil means time.Now; tests set it.
 	Now func() time.Time
@@ -129,6 +136,12 @@ func (c *Config) check() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AddressRate == 0 {
+		c.AddressRate = defaultAddressRate
+	}
+	if c.AddressBurst <= 0 {
+		c.AddressBurst = defaultAddressBurst
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

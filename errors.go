@@ -114,6 +114,7 @@ var statusOfCode = map[string]int{
 	"login_failed":      http.StatusUnauthorized,
 	"possible_clone":    http.StatusUnauthorized,
 	"too_many_attempts": http.StatusTooManyRequests,
+	"rate_limited":      http.StatusTooManyRequests,
 	// What the request names.
 	"not_found":         http.StatusNotFound,
 	"passkey_not_found": http.StatusNotFound,
@@ -156,10 +157,11 @@ func HTTPStatus(err error) int {
 // LoginFailureStatus is the status of a failed login's answer: 401 for
 // anything the client got wrong — SPEC §3 has every failure of a login
 // finish answer 401, so that a refusal tells as little as possible — but
-// 413 for a body over the limit; our own faults keep their 5xx.
+// 413 for a body over the limit and 429 for a client over its rate; our
+// own faults keep their 5xx.
 func LoginFailureStatus(err error) int {
 	status := HTTPStatus(err)
-	if status < 500 && status != http.StatusRequestEntityTooLarge {
+	if status < 500 && status != http.StatusRequestEntityTooLarge && status != http.StatusTooManyRequests {
 		return http.StatusUnauthorized
 	}
 	return status

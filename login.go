@@ -18,6 +18,9 @@ import (
 // refuses anyone else's. The ceremony's sealed state goes to the client
 // with w; nothing is stored.
 func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *User) (*protocol.CredentialAssertion, error) {
+	if err := s.limitAddress(r); err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	st := &ceremonyState{kind: kindLogin, expiresAt: s.now().Add(s.cfg.CeremonyTTL)}
 	opts := []webauthn.LoginOption{
@@ -63,6 +66,9 @@ type LoginResult struct {
 // are one commit. Every failure is a 401 *Error, and a response that fails
 // verification uses up nothing.
 func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response []byte) (*LoginResult, error) {
+	if err := s.limitAddress(r); err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {

@@ -99,6 +99,9 @@ var passwordLimits = []struct {
 // is refused (too_many_attempts, with when to retry) without hashing.
 // A Service built without Deps.Passwords refuses every password login.
 func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username, pw string) (*LoginResult, error) {
+	if err := s.limitAddress(r); err != nil {
+		return nil, err
+	}
 	if s.passwords == nil {
 		return nil, errNoPasswordLogin
 	}

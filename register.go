@@ -15,6 +15,9 @@ import (
 // options for navigator.credentials.create: {"publicKey": {...}}. The
 // ceremony's sealed state goes to the client with w; nothing is stored.
 func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user *User) (*protocol.CredentialCreation, error) {
+	if err := s.limitAddress(r); err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	existing, err := s.store.UserPasskeys(ctx, user.ID)
 	if err != nil {
@@ -53,6 +56,9 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 // stores the new passkey. A response that fails verification uses up
 // nothing: the ceremony stays pending until it expires or succeeds.
 func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, user *User, response []byte) (*Passkey, error) {
+	if err := s.limitAddress(r); err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	var extra struct {
 		Name json.RawMessage `json:"name"`

@@ -60,7 +60,10 @@ type Service struct {
 	sessions *sessions
 	app      AppSessions
 	// secure marks cookies Secure: the site is served over HTTPS.
-	secure    bool
+	secure bool
+	// addresses limits the ceremonies of each client address; nil when
+	// that is off.
+	addresses *addressLimiter
 	sealer    *sealer
 	platforms *platformDetector
 	providers *providers
@@ -111,7 +114,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, webauthn: wa, users: deps.Users, store: deps.Store, passwords: deps.Passwords,
-		secure: ServedOverHTTPS(cfg.Origins), platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
+		secure: ServedOverHTTPS(cfg.Origins), addresses: newAddressLimiter(cfg), platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
 	}
 	if deps.AppSessions != nil {
 		s.app = deps.AppSessions

@@ -119,6 +119,8 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"session idle", []string{"--session-idle", "0s"}, nil},
 		{"log format", []string{"--log-format", "xml"}, nil},
 		{"trusted proxy", []string{"--trusted-proxy", "the load balancer"}, nil},
+		{"negative client rate", []string{"--client-rate", "-1"}, nil},
+		{"client burst", []string{"--client-burst", "0"}, nil},
 		{"origin of another site", []string{"--origin", "https://evil.example"}, nil},
 		{"origin with a path", []string{"--origin", "https://localhost/app"}, nil},
 		{"origin without scheme", []string{"--origin", "localhost:8000"}, nil},

@@ -51,6 +51,8 @@ type serveConfig struct {
 	origins            stringList
 	trustedProxies     stringList
 	proxies            []netip.Prefix
+	clientRate         float64
+	clientBurst        int
 	tls                string
 	attachment         string
 	userVerification   string
@@ -72,6 +74,8 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.StringVar(&c.rpID, "rp-id", "localhost", "WebAuthn relying-party id (the site's registrable domain)")
 	fs.StringVar(&c.rpName, "rp-name", "passkeyd", "relying-party display name")
 	fs.Var(&c.trustedProxies, "trusted-proxy", "network (CIDR) of a reverse proxy in front of passkeyd, repeatable: only from it is X-Forwarded-For believed, for the limits per client address")
+	fs.Float64Var(&c.clientRate, "client-rate", 5, "passkey ceremonies and password logins one client address may start a second on this instance, after a burst of --client-burst (0: no limit, for load tests)")
+	fs.IntVar(&c.clientBurst, "client-burst", 100, "the burst of --client-rate")
 	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
 	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
 	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
@@ -146,6 +150,9 @@ func (c *serveConfig) check() error {
 		}
 		c.proxies = append(c.proxies, prefix.Masked())
 	}
+	if c.clientRate < 0 || c.clientBurst < 1 {
+		return usagef("--client-rate must not be negative and --client-burst must be at least 1")
+	}
 	if len(c.origins) == 0 {
 		c.origins = stringList{c.defaultOrigin()}
 	}
@@ -155,6 +162,15 @@ func (c *serveConfig) check() error {
 		}
 	}
 	return nil
+}
+
+// addressRate is Config.AddressRate for --client-rate: 0 there is no
+// limit, which the Config says with a negative rate.
+func addressRate(perSecond float64) float64 {
+	if perSecond == 0 {
+		return -1
+	}
+	return perSecond
 }
 
 // defaultOrigin derives the origin from the RP id, the listen port and
@@ -244,6 +260,8 @@ func serve(ctx context.Context, e env, args []string) error {
 		SessionIdleTimeout: c.sessionIdle,
 		SessionLifetime:    c.sessionLifetime,
 		TrustedProxies:     c.proxies,
+		AddressRate:        addressRate(c.clientRate),
+		AddressBurst:       c.clientBurst,
 		Logger:             logger,
 	}, deps)
 	if err != nil {
