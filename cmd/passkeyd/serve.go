@@ -53,6 +53,8 @@ type serveConfig struct {
 	proxies            []netip.Prefix
 	clientRate         float64
 	clientBurst        int
+	maxConns           int
+	maxConnsPerAddr    int
 	tls                string
 	attachment         string
 	userVerification   string
@@ -76,6 +78,8 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.Var(&c.trustedProxies, "trusted-proxy", "network (CIDR) of a reverse proxy in front of passkeyd, repeatable: only from it is X-Forwarded-For believed, for the limits per client address")
 	fs.Float64Var(&c.clientRate, "client-rate", 5, "passkey ceremonies and password logins one client address may start a second on this instance, after a burst of --client-burst (0: no limit, for load tests)")
 	fs.IntVar(&c.clientBurst, "client-burst", 100, "the burst of --client-rate")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "most connections open at once (default 10000, or fewer when the file limit is lower)")
+	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", defaultMaxConnsPerAddr, "most connections one client address may hold open (a --trusted-proxy has no limit)")
 	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
 	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
 	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
@@ -149,6 +153,9 @@ func (c *serveConfig) check() error {
 			prefix = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.proxies = append(c.proxies, prefix.Masked())
+	}
+	if c.maxConns < 0 || c.maxConnsPerAddr < 1 {
+		return usagef("--max-conns must not be negative and --max-conns-per-addr must be at least 1")
 	}
 	if c.clientRate < 0 || c.clientBurst < 1 {
 		return usagef("--client-rate must not be negative and --client-burst must be at least 1")
@@ -297,6 +304,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
+	ln = newLimitedListener(ln, maxConnsFor(c.maxConns), c.maxConnsPerAddr, c.proxies)
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
