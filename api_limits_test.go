@@ -216,3 +216,39 @@ func TestCeremoniesLimitedPerAddress(t *testing.T) {
 		t.Fatalf("a begin from another address: %d, %v; want 200", status, err)
 	}
 }
+
+// A JSON route reads only a body declared JSON: a form or text/plain
+// post, which a browser may send from another site without asking, is
+// 415 (401 at the login finish, where SPEC §3 has every refusal 401) and
+// changes nothing. A begin without a body needs no type.
+func TestJSONRoutesNeedJSON(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	u := h.user("typed")
+	h.setPassword(u, "pw")
+	c := h.client()
+	c.logInAs(u)
+	before := h.snapshot()
+	for _, tt := range []struct{ path, body, contentType string }{
+		{"/api/login/password", `{"username":"typed","password":"pw"}`, "text/plain"},
+		{"/api/login/password", `username=typed&password=pw`, "application/x-www-form-urlencoded"},
+		{"/api/login/finish", `{}`, "text/plain;charset=UTF-8"},
+		{"/api/passkeys/register/finish", `{}`, "multipart/form-data; boundary=x"},
+		{"/api/login/begin", `{}`, "text/plain"},
+		{"/api/login/password", `{"username":"typed","password":"pw"}`, ""},
+	} {
+		want := http.StatusUnsupportedMediaType
+		if tt.path == "/api/login/finish" {
+			want = http.StatusUnauthorized
+		}
+		status, hdr, b := c.doFull("POST", tt.path, []byte(tt.body), http.Header{"Content-Type": {tt.contentType}})
+		if status != want {
+			t.Errorf("POST %s as %q: %d %s, want %d", tt.path, tt.contentType, status, b, want)
+			continue
+		}
+		checkError(t, hdr, b, "unsupported_media_type")
+	}
+	if h.snapshot() != before {
+		t.Fatal("a refused request changed users or passkeys")
+	}
+	c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+}

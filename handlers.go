@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -37,6 +38,7 @@ var (
 	errInvalidJSON     = NewError("invalid_json", "The request body is not valid JSON.")
 	errInvalidName     = NewError("invalid_name", fmt.Sprintf("A passkey name is text of at most %d characters.", MaxPasskeyNameLength))
 	errInvalidPage     = NewError("invalid_page", "The page must be a whole number from 1.")
+	errJSONType        = NewError("unsupported_media_type", "The request body must be sent as application/json.")
 )
 
 // Router is where Routes registers the JSON API: an *http.ServeMux, or
@@ -91,6 +93,10 @@ func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if err := checkJSONType(r); err != nil {
+			fail(w, r, err)
+			return
+		}
 		var user *User
 		if need != userUnused {
 			u, _, err := s.CurrentUser(r)
@@ -110,6 +116,21 @@ func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http
 			writeJSON(w, status, body)
 		}
 	})
+}
+
+// checkJSONType refuses a request whose body is not declared JSON: a
+// form or text/plain post (which a browser may send across sites without
+// asking) is never read as JSON. A request without a body (a begin, a
+// GET) needs no type.
+func checkJSONType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.ContentLength == 0 {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return errJSONType
+	}
+	return nil
 }
 
 // PasskeyInfo is a passkey as the JSON API shows it.

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -71,6 +72,29 @@ func TestCloseTwice(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		if err := db.Close(); err != nil {
 			t.Fatalf("Close %d: %v", i+1, err)
+		}
+	}
+}
+
+// A new database, its WAL and its shared memory are readable by their
+// owner only: they hold password hashes and session keys.
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "private.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"private.db", "private.db-wal", "private.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", name, perm)
 		}
 	}
 }

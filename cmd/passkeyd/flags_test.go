@@ -61,6 +61,16 @@ func TestParseServeFlags(t *testing.T) {
 		}},
 		{name: "env origin list", vars: map[string]string{"PASSKEYD_ORIGIN": "https://localhost:8000, https://app.localhost"},
 			check: wantOrigins("https://localhost:8000", "https://app.localhost")},
+		{name: "demo listens on loopback", args: []string{"--demo"}, check: func(t *testing.T, c *serveConfig) {
+			if c.addr != "localhost:8000" {
+				t.Errorf("--demo listens on %q, want localhost:8000", c.addr)
+			}
+		}},
+		{name: "demo on a loopback address", args: []string{"--demo", "--addr", "127.0.0.1:9000"}, check: func(t *testing.T, c *serveConfig) {
+			if c.addr != "127.0.0.1:9000" {
+				t.Errorf("--demo listens on %q, want 127.0.0.1:9000", c.addr)
+			}
+		}},
 		{name: "trusted proxies", args: []string{"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.7", "--trusted-proxy", "fd00::1/64"},
 			check: func(t *testing.T, c *serveConfig) {
 				if fmt.Sprint(c.proxies) != "[10.0.0.0/8 192.0.2.7/32 fd00::/64]" {
@@ -105,6 +115,9 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"addr without port", []string{"--addr", "localhost"}, nil},
 		{"addr with a bad port", []string{"--addr", "localhost:99999"}, nil},
 		{"addr with a negative port", []string{"--addr", ":-1"}, nil},
+		{"addr with a service name", []string{"--addr", "localhost:http"}, nil},
+		{"demo on every interface", []string{"--demo", "--addr", "0.0.0.0:8000"}, nil},
+		{"demo on a public address", []string{"--demo", "--addr", "192.0.2.1:8000"}, nil},
 		{"sessions", []string{"--sessions", "memcached://x"}, nil},
 		{"rp id with a scheme", []string{"--rp-id", "https://example.com"}, nil},
 		{"empty rp id", []string{"--rp-id", ""}, nil},

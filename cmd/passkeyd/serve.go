@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,18 @@ const defaultMemoryLimit = 64 << 20
 // of a login's CPU (docs/performance.md).
 const defaultGCPercent = 200
 
+// defaultAddr is where the server listens unless told otherwise.
+const defaultAddr = ":8000"
+
+// isLoopback reports whether host names this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
 // shutdownTimeout is how long requests in flight may take to finish after
 // SIGINT or SIGTERM.
 const shutdownTimeout = 30 * time.Second
@@ -55,22 +68,24 @@ type serveConfig struct {
 	clientBurst        int
 	maxConns           int
 	maxConnsPerAddr    int
-	tls                string
-	attachment         string
-	userVerification   string
-	demo               bool
-	ceremonyTTL        time.Duration
-	ceremonyKeyFile    string
-	sessionIdle        time.Duration
-	sessionLifetime    time.Duration
-	logFormat          string
-	cpuProfile         string
+	// addrSet says --addr (or PASSKEYD_ADDR) was given.
+	addrSet          bool
+	tls              string
+	attachment       string
+	userVerification string
+	demo             bool
+	ceremonyTTL      time.Duration
+	ceremonyKeyFile  string
+	sessionIdle      time.Duration
+	sessionLifetime  time.Duration
+	logFormat        string
+	cpuProfile       string
 }
 
 func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	c := &serveConfig{}
 	fs := newFlagSet("serve")
-	fs.StringVar(&c.addr, "addr", ":8000", "listen address")
+	fs.StringVar(&c.addr, "addr", defaultAddr, "listen address (with --demo: localhost:8000)")
 	fs.StringVar(&c.db, "db", defaultDB, "database: sqlite:PATH or postgres://...")
 	fs.StringVar(&c.sessions, "sessions", "db", "session store: db (the same database) or redis://HOST:PORT/N")
 	fs.StringVar(&c.rpID, "rp-id", "localhost", "WebAuthn relying-party id (the site's registrable domain)")
@@ -98,17 +113,30 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	if len(pos) > 0 {
 		return nil, usagef("serve: unexpected argument %q", pos[0])
 	}
+	c.addrSet = c.addr != defaultAddr
 	return c, c.check()
 }
 
 // check validates the values and fills in the derived default origin.
 func (c *serveConfig) check() error {
-	_, port, err := net.SplitHostPort(c.addr)
+	host, port, err := net.SplitHostPort(c.addr)
 	if err != nil {
 		return usagef("--addr %q: want HOST:PORT or :PORT", c.addr)
 	}
-	if _, err := net.LookupPort("tcp", port); err != nil {
+	// A number only: a service name ("http") would bind a port nobody
+	// asked for by number.
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return usagef("--addr %q: the port must be a number from 0 to 65535", c.addr)
+	}
+	if c.demo {
+		// The demo account's password is in the README: never on a
+		// reachable address.
+		switch {
+		case !c.addrSet:
+			c.addr = net.JoinHostPort("localhost", port)
+		case !isLoopback(host):
+			return usagef("--demo serves an account whose password is published: it listens on loopback only; use --addr localhost:%s (or 127.0.0.1:%s), not %q", port, port, c.addr)
+		}
 	}
 	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") && !strings.HasPrefix(c.sessions, "rediss://") {
 		return usagef("--sessions %q: want db, redis://HOST:PORT/N or rediss:// (TLS)", c.sessions)
@@ -225,6 +253,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer b.Close()
 	if c.demo {
+		logger.Warn("demo mode: the demo account's password is published; listening on loopback only. Never use --demo where others can reach the server")
 		if err := ensureDemoUser(ctx, b, logger); err != nil {
 			return err
 		}
