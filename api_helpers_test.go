@@ -266,6 +266,49 @@ func checkPasskeyObject(t testing.TB, raw json.RawMessage) {
 // passkey's credential id would send.
 func withCredentialID(t testing.TB, resp, id []byte) []byte {
 	t.Helper()
+	resp = withAuthData(t, resp, func(ad []byte) []byte {
+		// rpIdHash (32) | flags | signCount (4) | AAGUID (16) | L (2) | id (L) | key
+		l := int(binary.BigEndian.Uint16(ad[53:55]))
+		out := append([]byte{}, ad[:53]...)
+		out = binary.BigEndian.AppendUint16(out, uint16(len(id)))
+		out = append(out, id...)
+		return append(out, ad[55+l:]...)
+	})
+	resp = setPath(t, resp, b64(id), "id")
+	return setPath(t, resp, b64(id), "rawId")
+}
+
+// withCOSEKey rewrites a registration response with "none" attestation
+// so that its credential's public key is key (a COSE_Key), as a client
+// that sends any key it likes would.
+func withCOSEKey(t testing.TB, resp []byte, key map[int]any) []byte {
+	t.Helper()
+	enc, err := cbor.CTAP2EncOptions().EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := enc.Marshal(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return withAuthData(t, resp, func(ad []byte) []byte {
+		start := 55 + int(binary.BigEndian.Uint16(ad[53:55]))
+		var old cbor.RawMessage
+		rest, err := cbor.UnmarshalFirst(ad[start:], &old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := append([]byte{}, ad[:start]...)
+		out = append(out, newKey...)
+		return append(out, rest...)
+	})
+}
+
+// withAuthData rewrites the authenticator data of a registration response
+// with "none" attestation (which nothing signs) by edit: in the
+// attestation object and in the authenticatorData beside it.
+func withAuthData(t testing.TB, resp []byte, edit func(ad []byte) []byte) []byte {
+	t.Helper()
 	var obj struct {
 		Fmt      string         `cbor:"fmt"`
 		AttStmt  map[string]any `cbor:"attStmt"`
@@ -279,16 +322,9 @@ func withCredentialID(t testing.TB, resp, id []byte) []byte {
 		t.Fatal(err)
 	}
 	if obj.Fmt != "none" {
-		t.Fatalf("withCredentialID needs none attestation, got %q", obj.Fmt)
+		t.Fatalf("the response's attestation is %q: only none can be rewritten", obj.Fmt)
 	}
-	// rpIdHash (32) | flags | signCount (4) | AAGUID (16) | L (2) | id (L) | key
-	ad := obj.AuthData
-	l := int(binary.BigEndian.Uint16(ad[53:55]))
-	out := append([]byte{}, ad[:53]...)
-	out = binary.BigEndian.AppendUint16(out, uint16(len(id)))
-	out = append(out, id...)
-	out = append(out, ad[55+l:]...)
-	obj.AuthData = out
+	obj.AuthData = edit(obj.AuthData)
 	em, err := cbor.CTAP2EncOptions().EncMode()
 	if err != nil {
 		t.Fatal(err)
@@ -296,10 +332,8 @@ func withCredentialID(t testing.TB, resp, id []byte) []byte {
 	if attObj, err = em.Marshal(obj); err != nil {
 		t.Fatal(err)
 	}
-	resp = setPath(t, resp, b64(id), "id")
-	resp = setPath(t, resp, b64(id), "rawId")
 	resp = setPath(t, resp, b64(attObj), "response", "attestationObject")
-	return setPath(t, resp, b64(out), "response", "authenticatorData")
+	return setPath(t, resp, b64(obj.AuthData), "response", "authenticatorData")
 }
 
 // world is one harness with a logged-in client, for tables whose cases

@@ -57,6 +57,8 @@ type harnessOptions struct {
 	passwords func(passkeyd.PasswordChecker) passkeyd.PasswordChecker
 	// trustedProxies are the service's.
 	trustedProxies []netip.Prefix
+	// maxPasskeys is Config.MaxPasskeys.
+	maxPasskeys int
 	// addressRate is Config.AddressRate; zero leaves the limit off, since
 	// every test client comes from one address.
 	addressRate float64
@@ -104,6 +106,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
 		SessionIdleTimeout: time.Hour, SessionLifetime: 24 * time.Hour, Now: o.now,
 		TrustedProxies: o.trustedProxies, AddressRate: cmp.Or(o.addressRate, -1), AddressBurst: 5,
+		MaxPasskeys: o.maxPasskeys,
 	}, deps)
 	if err != nil {
 		t.Fatal(err)

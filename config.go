@@ -66,6 +66,9 @@ type Config struct {
 	// read from X-Forwarded-For (see Service.ClientAddr), which the rate
 	// limits count by.
 	TrustedProxies []netip.Prefix
+	// MaxPasskeys is how many passkeys one user may have (default
+	// DefaultMaxPasskeys).
+	MaxPasskeys int
 	// AddressRate and AddressBurst limit the passkey ceremonies (each
 	// begin and finish) and password logins one client address may start
 	// on one instance: AddressRate a second, in bursts of AddressBurst
@@ -136,6 +139,9 @@ func (c *Config) check() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MaxPasskeys <= 0 {
+		c.MaxPasskeys = DefaultMaxPasskeys
 	}
 	if c.AddressRate == 0 {
 		c.AddressRate = defaultAddressRate

@@ -120,6 +120,7 @@ var statusOfCode = map[string]int{
 	"passkey_not_found": http.StatusNotFound,
 	"credential_exists": http.StatusConflict,
 	"passkey_enabled":   http.StatusConflict,
+	"too_many_passkeys": http.StatusConflict,
 	// Ours.
 	"busy":           http.StatusServiceUnavailable,
 	"unavailable":    http.StatusServiceUnavailable,

@@ -433,6 +433,10 @@ func DecodeJSON(r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
+	// encoding/json would read invalid UTF-8 as U+FFFD and store that.
+	if !utf8.Valid(body) {
+		return errInvalidJSON.Wrap(errors.New("the body is not UTF-8"))
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil || members == nil {
 		return errInvalidJSON.Wrap(fmt.Errorf("not one JSON object: %w", err))

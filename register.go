@@ -1,9 +1,14 @@
 package passkeyd
 
 import (
+	"context"
+	"math/big"
+	"unicode/utf8"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"net/http"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -22,6 +27,9 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 	existing, err := s.store.UserPasskeys(ctx, user.ID)
 	if err != nil {
 		return nil, err
+	}
+	if len(existing) >= s.cfg.MaxPasskeys {
+		return nil, errTooManyKeys
 	}
 	selection := protocol.AuthenticatorSelection{
 		UserVerification: protocol.UserVerificationRequirement(s.cfg.UserVerification),
@@ -63,6 +71,9 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	var extra struct {
 		Name json.RawMessage `json:"name"`
 	}
+	if !utf8.Valid(response) {
+		return nil, errInvalidJSON.Wrap(errors.New("the body is not UTF-8"))
+	}
 	if err := json.Unmarshal(response, &extra); err != nil {
 		return nil, errInvalidJSON.Wrap(err)
 	}
@@ -88,6 +99,12 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, st.data, parsed)
 	if err != nil {
 		return nil, withDetails(errRegistrationFail, err)
+	}
+	if err := checkNewCredential(cred); err != nil {
+		return nil, err
+	}
+	if err := s.checkPasskeyCount(ctx, user); err != nil {
+		return nil, err
 	}
 	platform := s.platforms.Platform(r.UserAgent())
 	if name == "" {
@@ -129,4 +146,89 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	}
 	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
 	return p, nil
+}
+
+// Bounds of what a registration stores.
+const (
+	// maxTransports is more than the six transports WebAuthn defines.
+	maxTransports = 8
+	// DefaultMaxPasskeys is Config.MaxPasskeys when it is not set.
+	DefaultMaxPasskeys = 100
+)
+
+// knownTransports are the transports WebAuthn Level 3 defines.
+var knownTransports = map[protocol.AuthenticatorTransport]bool{
+	protocol.USB: true, protocol.NFC: true, protocol.BLE: true, protocol.SmartCard: true,
+	protocol.Hybrid: true, protocol.Internal: true,
+}
+
+// offeredAlgorithms are the key algorithms credentialParameters offers.
+var offeredAlgorithms = map[int64]bool{
+	int64(webauthncose.AlgEdDSA): true, int64(webauthncose.AlgES256): true, int64(webauthncose.AlgRS256): true,
+}
+
+// minRSABits is the smallest RSA key taken, as NIST and WebAuthn's RS256
+// authenticators use.
+const minRSABits = 2048
+
+var (
+	errBadPublicKey  = NewError("registration_failed", "The passkey's public key is not a valid key of the algorithm it names.")
+	errBadTransports = NewError("registration_failed", fmt.Sprintf("The passkey names transports WebAuthn does not define, or more than %d.", maxTransports))
+	errTooManyKeys   = NewError("too_many_passkeys", "You have as many passkeys as an account may have. Delete one you no longer use first.")
+)
+
+// checkNewCredential refuses what go-webauthn verified but passkeyd will
+// not store: a public key that does not parse, or is not a valid key of
+// an algorithm passkeyd offered (a P-384 point labelled ES256, a point
+// off its curve, a short RSA key); transports it does not know, or too
+// many. (An attachment other than WebAuthn's two is read as unknown, ""
+// by go-webauthn, so no other is ever stored.)
+func checkNewCredential(cred *webauthn.Credential) error {
+	key, err := webauthncose.ParsePublicKey(cred.PublicKey)
+	if err != nil {
+		return errBadPublicKey.Wrap(err)
+	}
+	var alg int64
+	switch k := key.(type) {
+	case webauthncose.EC2PublicKeyData:
+		alg = k.Algorithm
+	case webauthncose.OKPPublicKeyData:
+		alg = k.Algorithm
+	case webauthncose.RSAPublicKeyData:
+		alg = k.Algorithm
+		if bits := new(big.Int).SetBytes(k.Modulus).BitLen(); bits < minRSABits {
+			return errBadPublicKey.Wrap(fmt.Errorf("an RSA key of %d bits", bits))
+		}
+	default:
+		return errBadPublicKey.Wrap(fmt.Errorf("a key of type %T", key))
+	}
+	if !offeredAlgorithms[alg] {
+		return errBadPublicKey.Wrap(fmt.Errorf("algorithm %d was not offered", alg))
+	}
+	if named := int64(cred.Attestation.PublicKeyAlgorithm); named != 0 && named != alg {
+		return errBadPublicKey.Wrap(fmt.Errorf("the response names algorithm %d, the key %d", named, alg))
+	}
+	if len(cred.Transport) > maxTransports {
+		return errBadTransports.Wrap(fmt.Errorf("%d transports", len(cred.Transport)))
+	}
+	for _, t := range cred.Transport {
+		if !knownTransports[t] {
+			return errBadTransports.Wrap(fmt.Errorf("transport %q", t))
+		}
+	}
+	return nil
+}
+
+// checkPasskeyCount refuses a new passkey to a user who has as many as an
+// account may (Config.MaxPasskeys): beyond it, the list and each
+// registration's exclude list only grow.
+func (s *Service) checkPasskeyCount(ctx context.Context, user *User) error {
+	existing, err := s.store.UserPasskeys(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	if len(existing) >= s.cfg.MaxPasskeys {
+		return errTooManyKeys
+	}
+	return nil
 }

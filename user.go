@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -155,14 +156,21 @@ func NewUser(username, displayName string, now time.Time) (*User, error) {
 	}, nil
 }
 
+// hasControl reports whether s holds a character that is not text to
+// show: a control character, or an invisible format character — a bidi
+// override that turns the rest of a line around, a zero-width space that
+// makes two names look alike. The zero-width joiner of emoji sequences
+// (👩‍💻) is text.
 func hasControl(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || (unicode.Is(unicode.Cf, r) && r != zeroWidthJoiner) {
 			return true
 		}
 	}
 	return false
 }
+
+const zeroWidthJoiner = '\u200d'
 
 // UserInfo is a user as the JSON API shows it.
 type UserInfo struct {
