@@ -731,8 +731,16 @@ func TestSignCounterAndBackupFlags(t *testing.T) {
 			first := cw.mustLogin(t, ok, "") // counter 1
 			cw.a.SetSignCount(cw.cred, 0)    // reports 1 again
 			p := cw.mustLogin(t, refused, "possible_clone")
-			if !p.CloneWarning || p.SignCount != 1 || !equalTime(p.LastUsedAt, first.LastUsedAt) {
-				t.Errorf("after the refused login: %+v, want clone_warning, sign_count 1 and last_used_at %v", p, first.LastUsedAt)
+			if !p.CloneWarning || p.Enabled || p.SignCount != 1 || !equalTime(p.LastUsedAt, first.LastUsedAt) {
+				t.Errorf("after the refused login: %+v, want clone_warning, disabled, sign_count 1 and last_used_at %v", p, first.LastUsedAt)
+			}
+			// Disabled for both copies: the next login, whichever copy
+			// it comes from, is refused, until the owner re-enables it.
+			cw.mustLogin(t, refused, "passkey_disabled")
+			cw.owner.on(t).must(http.StatusOK, "PATCH", "/api/passkeys/"+cw.id, []byte(`{"enabled":true}`))
+			cw.a.SetSignCount(cw.cred, 5)
+			if p := cw.mustLogin(t, ok, ""); p.SignCount != 6 || !p.CloneWarning {
+				t.Errorf("after re-enabling: %+v, want a login with the counter at 6 and the warning kept", p)
 			}
 		}},
 		{"device-bound: counter goes backwards", true, func(t *testing.T, cw *counterWorld) {

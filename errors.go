@@ -79,7 +79,7 @@ var (
 	errDisabledPasskey  = NewError("passkey_disabled", "This passkey is disabled. Enable it on the passkeys page, or use another way to log in.")
 	errWrongUser        = NewError("wrong_user", "This passkey belongs to another account.")
 	errLoginFailed      = NewError("login_failed", "The passkey could not be verified.")
-	errPossibleClone    = NewError("possible_clone", "This passkey's signature counter went backwards, a sign that it may have been copied. It was refused; use another passkey or your password.")
+	errPossibleClone    = NewError("possible_clone", "This passkey's signature counter went backwards, a sign that it may have been copied. It was refused and disabled; use another passkey or your password, and re-enable it on the passkeys page if it is yours and was not copied.")
 )
 
 // statusOfCode is the one table from an error code to its HTTP status.

@@ -86,12 +86,6 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	if err != nil {
 		return nil, err
 	}
-	if st.userID != "" && p.UserID != st.userID {
-		return nil, errWrongUser
-	}
-	if !p.Enabled {
-		return nil, errDisabledPasskey
-	}
 	stored := credential(p)
 	flags := parsed.Response.AuthenticatorData.Flags
 	beUpgrade := !p.BackupEligible && flags.HasBackupEligible()
@@ -110,7 +104,22 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		return wu, nil
 	}, st.data, parsed)
 	if err != nil {
-		return nil, withDetails(errLoginFailed, err)
+		return nil, errLoginFailed.Wrap(err)
+	}
+	// Only now that the signature shows the key's holder sent this does
+	// the answer say anything of the passkey: whose it is, whether it is
+	// enabled. A stranger with a credential id learns nothing from it.
+	if st.userID != "" && p.UserID != st.userID {
+		return nil, errWrongUser
+	}
+	if !p.Enabled {
+		return nil, errDisabledPasskey
+	}
+	if p.UserVerified && !flags.HasUserVerified() {
+		// A passkey that verified its user before does so every time:
+		// one that stops may be a copy, or a device whose lock was
+		// taken off.
+		return nil, refusedFor(errLoginFailed, "This passkey verified it was you (a PIN, fingerprint or face) before, and did not this time.")
 	}
 	now := s.now().UTC()
 	updated := *p
@@ -123,6 +132,7 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	// response also carries a counter that did not move on.
 	logClone := func() {
 		s.log.WarnContext(ctx, "possible cloned authenticator: signature counter did not increase",
+			"disabled", !updated.Enabled,
 			"passkey_id", p.ID, "user_id", p.UserID, "stored_count", p.SignCount,
 			"received_count", parsed.Response.AuthenticatorData.Counter, "backup_eligible", updated.BackupEligible)
 	}
@@ -132,7 +142,10 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		// backup eligible must not slip a cloned key past this check.
 		if !p.BackupEligible {
 			// A device-bound key never goes backwards; a copy of it
-			// would. Keep the warning, refuse the login.
+			// would. Keep the warning, refuse the login, and disable the
+			// passkey for both copies: whichever is the real one, its
+			// owner re-enables it from the passkeys page.
+			updated.Enabled = false
 			if err := s.commitLogin(ctx, commit); err != nil {
 				return nil, err
 			}

@@ -98,7 +98,7 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	}
 	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, st.data, parsed)
 	if err != nil {
-		return nil, withDetails(errRegistrationFail, err)
+		return nil, errRegistrationFail.Wrap(err)
 	}
 	if err := checkNewCredential(cred); err != nil {
 		return nil, err

@@ -73,7 +73,8 @@ type LoginCommit struct {
 	// already, the commit fails with ErrChallengeUsed.
 	Challenge *UsedChallenge
 	// PasskeyUse, when set, is the passkey as the login left it: its
-	// sign count, flags, clone warning and last use are written back.
+	// sign count, flags, clone warning, last use and whether it stays
+	// enabled (a possible clone disables it) are written back.
 	// When that passkey is no longer enabled, the commit fails with
 	// ErrPasskeyDisabled.
 	PasskeyUse *Passkey

@@ -79,17 +79,6 @@ func aaguidBytes(b []byte) []byte {
 	return make([]byte, 16)
 }
 
-// withDetails returns e with the library's explanation in the message, so
-// that a developer sees what was wrong ("Error validating origin").
-func withDetails(e *Error, err error) *Error {
-	var perr *protocol.Error
-	out := e.Wrap(err)
-	if errors.As(err, &perr) && perr.Details != "" {
-		out.Message = e.Message + " (" + perr.Details + ")"
-	}
-	return out
-}
-
 // authenticatorProblem explains, in words a person can act on, why a
 // response's authenticator data will not verify — made for another site,
 // no user presence, no user verification where it is required — or

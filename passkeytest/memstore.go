@@ -441,7 +441,7 @@ func (m *MemoryStore) CommitLogin(_ context.Context, c *passkeyd.LoginCommit) er
 	if p != nil {
 		u := c.PasskeyUse
 		p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState = u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState
-		p.CloneWarning, p.LastUsedAt = u.CloneWarning, stored(u.LastUsedAt)
+		p.CloneWarning, p.LastUsedAt, p.Enabled = u.CloneWarning, stored(u.LastUsedAt), u.Enabled
 	}
 	if c.UserID != "" {
 		// A user kept elsewhere (the host's) is no error.

@@ -48,9 +48,9 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 	if p := c.PasskeyUse; p != nil {
 		a := sqlstore.RecordPasskeyUseArgs(p)
 		with = append(with, `passkey AS (UPDATE passkeyd_passkeys
-			SET (sign_count, user_verified, backup_eligible, backup_state, clone_warning, last_used_at) =
-				(`+st.params(a[:6]...)+`)
-			WHERE id = `+st.params(a[6])+` AND enabled RETURNING id)`)
+			SET (sign_count, user_verified, backup_eligible, backup_state, clone_warning, last_used_at, enabled) =
+				(`+st.params(a[:7]...)+`)
+			WHERE id = `+st.params(a[7])+` AND enabled RETURNING id)`)
 	}
 	if u := c.Challenge; u != nil {
 		key := st.params(u.Key)

@@ -508,3 +508,24 @@ func testAppUser(t *testing.T, s Store) {
 		t.Errorf("UserByID(%q) = %v after the app user's login, want ErrNotFound: the store made a user", appUser, err)
 	}
 }
+
+// testCommitLoginDisables checks that a login's passkey use can disable
+// the passkey it used, as a refused possible clone does, with the rest of
+// what it writes.
+func testCommitLoginDisables(t *testing.T, s Store) {
+	ctx := context.Background()
+	f := newLoginFixture(t, s, "cloned")
+	at := micro(time.Now())
+	use := used(f.passkey, 0, at)
+	use.Enabled = false
+	c := &passkeyd.LoginCommit{Challenge: newChallenge(at.Add(5 * time.Minute)), PasskeyUse: use}
+	if err := s.CommitLogin(ctx, c); err != nil {
+		t.Fatalf("CommitLogin that disables its passkey: %v", err)
+	}
+	wantPasskey(t, s, use)
+	wantChallengeUsed(t, s, c.Challenge)
+	// Disabled, it is refused by the next login.
+	if err := s.CommitLogin(ctx, f.passkeyLogin(1, at.Add(time.Second))); !errors.Is(err, passkeyd.ErrPasskeyDisabled) {
+		t.Fatalf("a login with the disabled passkey: %v, want ErrPasskeyDisabled", err)
+	}
+}

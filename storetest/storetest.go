@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"CommitLoginKeepsRename", testCommitLoginKeepsRename},
 		{"CommitLoginReplay", testCommitLoginReplay},
 		{"CommitLoginDisabledPasskey", testCommitLoginDisabledPasskey},
+		{"CommitLoginDisables", testCommitLoginDisables},
 		{"CommitLoginConcurrentReplay", testCommitLoginConcurrentReplay},
 		{"CommitRegistration", testCommitRegistration},
 		{"AppUser", testAppUser},

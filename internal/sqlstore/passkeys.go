@@ -188,16 +188,18 @@ func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd
 	return p, nil
 }
 
-// recordPasskeyUseSQL writes back what a login learnt of a passkey, if
-// it is still enabled.
+// recordPasskeyUseSQL writes back what a login learnt of a passkey (and
+// whether it stays enabled: a possible clone disables it), if it is
+// still enabled.
 const recordPasskeyUseSQL = `UPDATE passkeyd_passkeys
 	SET sign_count = $1, user_verified = $2, backup_eligible = $3, backup_state = $4,
-		clone_warning = $5, last_used_at = $6
-	WHERE id = $7 AND enabled`
+		clone_warning = $5, last_used_at = $6, enabled = $7
+	WHERE id = $8 AND enabled`
 
-// RecordPasskeyUseArgs are the arguments of recordPasskeyUseSQL, from $1.
+// RecordPasskeyUseArgs are the arguments of recordPasskeyUseSQL, from $1:
+// the seven values set, then the id.
 func RecordPasskeyUseArgs(p *passkeyd.Passkey) []any {
-	return []any{p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState, p.CloneWarning, nullMicros(p.LastUsedAt), p.ID}
+	return []any{p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState, p.CloneWarning, nullMicros(p.LastUsedAt), p.Enabled, p.ID}
 }
 
 // DeletePasskey implements passkeyd.PasskeyStore.
