@@ -225,6 +225,17 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// Ready reports whether the database can serve: it takes a write (a
+// read-only replica, a full disk or a lost connection fails it).
+func (d *DB) Ready(ctx context.Context) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO passkeyd_health (id, checked_at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, time.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("postgres: a write: %w", err)
+	}
+	return nil
+}
+
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error {
 	return d.db.PingContext(ctx)

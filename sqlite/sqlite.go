@@ -58,7 +58,10 @@ type DB struct {
 
 	// write is the pool the writer's connection comes from; its second
 	// connection serves Migrate and SQL.
-	path  string
+	path string
+	// file is the database file as Open found it, so that Ready notices
+	// one deleted or replaced under the server.
+	file  os.FileInfo
 	write *sql.DB
 	read  *sql.DB
 	stmts sync.Map // read-pool query → *sql.Stmt
@@ -101,6 +104,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// lock when they begin, so that one never fails upgrading a read lock
 	// while another process writes.
 	q.Set("_txlock", "immediate")
+	// Every connection opens the file Open made and no other: were it
+	// deleted while the server runs, a new connection must fail rather
+	// than start an empty database in its place.
+	q.Set("mode", "rw")
 	dsn := "file:" + path + "?" + q.Encode()
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -127,8 +134,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	read.SetMaxIdleConns(4)
+	file, err := os.Stat(path)
+	if err != nil {
+		wconn.Close()
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	d := &DB{
-		path: path, write: write, read: read,
+		path: path, file: file, write: write, read: read,
 		queue: make(chan *writeJob, 1024),
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -494,6 +508,29 @@ func (d *DB) Ping(ctx context.Context) error {
 		return err
 	}
 	return d.writeTx(ctx, func(sqlstore.Tx) error { return nil })
+}
+
+// Ready reports whether the database can serve: the file is the one Open
+// opened (not deleted, not replaced by another), and it takes a write (a
+// full disk or a read-only file fails it).
+func (d *DB) Ready(ctx context.Context) error {
+	now, err := os.Stat(d.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite: the database file %s was deleted while the server runs", d.path)
+	case err != nil:
+		return fmt.Errorf("sqlite: the database file: %w", err)
+	case !os.SameFile(d.file, now):
+		return fmt.Errorf("sqlite: the database file %s was replaced by another while the server runs", d.path)
+	}
+	if err := d.writeTx(ctx, func(tx sqlstore.Tx) error {
+		_, err := tx.Exec(`INSERT INTO passkeyd_health (id, checked_at) VALUES (1, $1)
+			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, time.Now().UnixMicro())
+		return err
+	}); err != nil {
+		return fmt.Errorf("sqlite: a write: %w", err)
+	}
+	return nil
 }
 
 // SQL returns a handle on the file that may write, beside the writer, for

@@ -2,8 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/passkeyd/passkeyd/sqlite"
@@ -96,5 +100,52 @@ func TestNewDatabaseIsPrivate(t *testing.T) {
 		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 			t.Errorf("%s has mode %v, want no access for group and others", name, perm)
 		}
+	}
+}
+
+// Ready notices a database file deleted or replaced while the server runs,
+// and no connection opens a new, empty file in its place.
+func TestReadyNoticesTheFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ready.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatalf("Ready on a good database: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err == nil || !strings.Contains(err.Error(), "deleted") {
+		t.Fatalf("Ready after the file was deleted: %v, want an error saying so", err)
+	}
+	// Reads at once need new connections; none may create the file anew.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { _, _ = db.ListUsers(ctx) })
+	}
+	wg.Wait()
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the deleted file is back (%v): a connection made a new, empty database", err)
+	}
+
+	// Another database put in its place is not the one opened.
+	other, err := sqlite.Open(ctx, filepath.Join(dir, "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	if err := os.Rename(filepath.Join(dir, "other.db"), path); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err == nil || !strings.Contains(err.Error(), "replaced") {
+		t.Fatalf("Ready after the file was replaced: %v, want an error saying so", err)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	binenc "encoding/binary"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptrace"
 	"os"
@@ -522,5 +524,45 @@ func TestGracefulShutdown(t *testing.T) {
 	shutdown, request, stopped := srv.log.Index("shutting down"), srv.log.Index("path=/login"), srv.log.Index("stopped")
 	if !(0 <= shutdown && shutdown < request && request < stopped) {
 		t.Errorf("log lines out of order (shutting down %d, request %d, stopped %d):\n%s", shutdown, request, stopped, srv.log.Since(0))
+	}
+}
+
+// /readyz proves the database takes a write and is the file the server
+// opened: deleting it while the server runs makes /readyz fail with an
+// error in the log, and nothing makes a new, empty database in its place.
+// /healthz stays the liveness check.
+func TestReadyz(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ready.db")
+	srv := startServer(t, runOpts{dir: dir}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", "sqlite:"+path)
+	get := func(p string) (int, string) {
+		t.Helper()
+		resp, err := srv.client(nil).Get(srv.base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get("/readyz"); status != http.StatusOK || body != "ready" {
+		t.Fatalf("GET /readyz = %d %q, want 200 ready", status, body)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get("/readyz"); status != http.StatusServiceUnavailable || body != "not ready" {
+		t.Fatalf("GET /readyz after the database file was deleted = %d %q, want 503", status, body)
+	}
+	line := srv.waitFor("not ready")
+	if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "deleted") {
+		t.Errorf("log line %q, want an ERROR saying the file was deleted", line)
+	}
+	for _, p := range []string{"/", "/login", "/api/session"} {
+		get(p)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the deleted database file is back (%v): an empty database took its place", err)
 	}
 }

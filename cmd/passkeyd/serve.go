@@ -265,7 +265,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		// attempts leaves the rest to passkey logins and everything else.
 		Passwords: passkeyd.HashedPasswords(password.NewHasher(password.DefaultParams(), max(1, runtime.GOMAXPROCS(0)/2)), b),
 	}
-	health := b.Ping
+	health, ready := b.Ping, b.Ready
 	if c.sessions != "db" {
 		rs, err := openRedis(ctx, c.sessions, logger)
 		if err != nil {
@@ -278,6 +278,15 @@ func serve(ctx context.Context, e env, args []string) error {
 				return err
 			}
 			return rs.Ping(ctx)
+		}
+		ready = func(ctx context.Context) error {
+			if err := b.Ready(ctx); err != nil {
+				return err
+			}
+			if err := rs.Ping(ctx); err != nil {
+				return fmt.Errorf("the session store: %w", err)
+			}
+			return nil
 		}
 	}
 	keys, err := readCeremonyKeys(c.ceremonyKeyFile)
@@ -306,6 +315,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	s, err := site.New(site.Config{Origins: origins, Logger: logger}, site.Deps{
 		Passkeys: passkeys,
 		Health:   health,
+		Ready:    ready,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,9 @@ type Backend interface {
 	passkeyd.Store
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error
+	// Ready reports whether the database can serve: it takes a write,
+	// and (SQLite) its file is the one opened.
+	Ready(ctx context.Context) error
 	Close() error
 }
 

@@ -19,6 +19,7 @@ type backendDB interface {
 	passkeyd.UserStore
 	passkeyd.Store
 	Ping(ctx context.Context) error
+	Ready(ctx context.Context) error
 	Close() error
 }
 

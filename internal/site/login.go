@@ -133,6 +133,23 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// readyz answers 200 "ready" while the site can serve (Deps.Ready), else
+// 503, and logs why at ERROR: a database that takes no writes, or whose
+// file was deleted or replaced, needs an operator.
+func (s *Site) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.deps.Ready(ctx); err != nil {
+		s.log.ErrorContext(r.Context(), "not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready"))
+		return
+	}
+	_, _ = w.Write([]byte("ready"))
+}
+
 // healthz answers 200 "ok" while the database answers, else 503.
 func (s *Site) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)

@@ -385,6 +385,28 @@ func TestHealthz(t *testing.T) {
 	assertSecurityHeaders(t, r, true)
 }
 
+// TestReadyz checks /readyz: 200 "ready" while the database takes a
+// write, 503 once it does not.
+func TestReadyz(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, testOpts{backend: backend})
+			c := ts.client()
+			if r := ts.get(c, "/readyz"); r.StatusCode != http.StatusOK || r.body != "ready" {
+				t.Fatalf("status %d, body %q; want 200 ready", r.StatusCode, r.body)
+			}
+			if err := ts.db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if r := ts.get(c, "/readyz"); r.StatusCode != http.StatusServiceUnavailable || r.body != "not ready" {
+				t.Fatalf("database closed: status %d, body %q; want 503 not ready", r.StatusCode, r.body)
+			}
+		})
+	}
+}
+
 // TestPages checks the element ids the spec promises on each page, logged
 // in and not.
 func TestPages(t *testing.T) {

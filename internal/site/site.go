@@ -32,8 +32,11 @@ type Deps struct {
 	// Passkeys is the login: passkey ceremonies, password login,
 	// sessions and the JSON API.
 	Passkeys *passkeyd.Service
-	// Health reports whether the database answers.
+	// Health reports whether the database answers: /healthz, liveness.
 	Health func(ctx context.Context) error
+	// Ready reports whether the site can serve: the database takes a
+	// write and is the one opened, the session store answers: /readyz.
+	Ready func(ctx context.Context) error
 }
 
 // Site serves passkeyd's pages and API.
@@ -77,8 +80,8 @@ func New(cfg Config, deps Deps) (*Site, error) {
 			return nil, fmt.Errorf("site: origin %q is not of the form https://host[:port]", o)
 		}
 	}
-	if deps.Health == nil || deps.Passkeys == nil {
-		return nil, errors.New("site: Passkeys and Health are required")
+	if deps.Health == nil || deps.Ready == nil || deps.Passkeys == nil {
+		return nil, errors.New("site: Passkeys, Health and Ready are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -129,6 +132,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	root := http.NewServeMux()
 	root.Handle("GET /static/", s.views.static())
 	root.HandleFunc("GET /healthz", s.healthz)
+	root.HandleFunc("GET /readyz", s.readyz)
 	root.Handle("/", app)
 
 	var h http.Handler = root

@@ -102,6 +102,7 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 	s, err := site.New(site.Config{Origins: origins}, site.Deps{
 		Passkeys: passkeys,
 		Health:   health,
+		Ready:    db.Ready,
 	})
 	if err != nil {
 		t.Fatal(err)

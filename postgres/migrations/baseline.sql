@@ -1,4 +1,4 @@
--- The schema that migrations 0001 to 0005 build, made at once in a new
+-- The schema that migrations 0001 to 0006 build, made at once in a new
 -- database. Every table, index and constraint carries the prefix
 -- passkeyd_, so that they can live in a host application's database or
 -- schema beside its own; none refers to a table of the application's.
@@ -104,4 +104,11 @@ CREATE TABLE passkeyd_attempts (
 	key       BYTEA CONSTRAINT passkeyd_attempts_pkey PRIMARY KEY,
 	count     BIGINT NOT NULL,
 	resets_at BIGINT NOT NULL
+);
+
+-- One row that /readyz writes, to prove the database takes writes (a full
+-- disk, a read-only replica or a lost connection all fail it).
+CREATE TABLE passkeyd_health (
+	id         INTEGER CONSTRAINT passkeyd_health_pkey PRIMARY KEY CHECK (id = 1),
+	checked_at BIGINT NOT NULL
 );

@@ -1,4 +1,4 @@
--- The schema that migrations 0001 to 0005 build, made at once in a new
+-- The schema that migrations 0001 to 0006 build, made at once in a new
 -- database. Every table carries the prefix passkeyd_, so that it can live
 -- in a host application's database beside its own tables; none refers to
 -- a table of the application's. Times are Unix microseconds (UTC), which
@@ -99,3 +99,10 @@ CREATE TABLE passkeyd_attempts (
 	count     INTEGER NOT NULL,
 	resets_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- One row that /readyz writes, to prove the database takes writes (a full
+-- disk, a read-only mount or a lost lock all fail it).
+CREATE TABLE passkeyd_health (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	checked_at INTEGER NOT NULL
+) STRICT;
