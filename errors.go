@@ -62,6 +62,10 @@ var (
 	ErrNotLoggedIn = NewError("not_logged_in", "You need to log in first.")
 	// ErrBodyTooLarge is the answer to a request body over MaxBodyBytes.
 	ErrBodyTooLarge = NewError("body_too_large", "The request body is larger than 64 KiB.")
+	// errIncompleteBody is the answer to a body that ended before it
+	// was all sent (a client that went away, or that lied about its
+	// length): the client's fault, not ours.
+	errIncompleteBody = NewError("incomplete_body", "The request body ended before it was all sent.")
 	// ErrInternal is what a client is told about a fault of ours; the
 	// cause is logged, never sent.
 	ErrInternal = NewError("internal_error", "Something went wrong on our side. Please try again.")
@@ -101,6 +105,7 @@ var statusOfCode = map[string]int{
 	"unknown_challenge":      http.StatusBadRequest,
 	"expired_challenge":      http.StatusBadRequest,
 	"body_too_large":         http.StatusRequestEntityTooLarge,
+	"incomplete_body":        http.StatusBadRequest,
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
 	"method_not_allowed":     http.StatusMethodNotAllowed,
 	"cross_origin":           http.StatusForbidden,
@@ -185,17 +190,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError writes err as a JSON error answer {"error","message"} with
-// the given status, and logs it when the fault is ours (5xx): once, with
-// its cause, which the client never sees.
+// the given status, and logs it (see LogFailure).
 func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, status int, err error) {
 	e := Classify(err)
-	if status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "code", e.Code, "err", err)
-	} else if e.Err != nil {
-		log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "code", e.Code, "err", e.Err)
-	}
+	LogFailure(log, r, status, err)
 	SetRetryAfter(w, err)
 	writeJSON(w, status, errorBody{Error: e.Code, Message: e.Message})
+}
+
+// LogFailure logs a request's failure at the level it deserves: a fault
+// of ours (5xx) at ERROR, once, with its cause, which the client never
+// sees; too many password logins at once (busy) at WARN, since it is the
+// load, not a fault; a client's mistake, or a client that went away, at
+// DEBUG or INFO only, so that no client can fill the log with errors.
+func LogFailure(log *slog.Logger, r *http.Request, status int, err error) {
+	e := Classify(err)
+	ctx := r.Context()
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "code", e.Code, "err", err}
+	switch {
+	case ctx.Err() != nil:
+		log.InfoContext(ctx, "client went away", attrs...)
+	case e.Code == ErrBusy.Code:
+		log.WarnContext(ctx, "request refused: busy", attrs...)
+	case status >= 500:
+		log.ErrorContext(ctx, "request failed", attrs...)
+	case e.Err != nil:
+		log.DebugContext(ctx, "request refused", attrs...)
+	}
 }
 
 // SetRetryAfter sets the Retry-After header of an answer to err when err

@@ -118,6 +118,21 @@ func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http
 	})
 }
 
+// readBody reads the request body: over the limit is body_too_large,
+// cut short is incomplete_body, both the client's doing.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.As(err, &tooLarge):
+		return nil, ErrBodyTooLarge.Wrap(err)
+	default:
+		return nil, errIncompleteBody.Wrap(err)
+	}
+}
+
 // checkJSONType refuses a request whose body is not declared JSON: a
 // form or text/plain post (which a browser may send across sites without
 // asking) is never read as JSON. A request without a body (a begin, a
@@ -181,7 +196,7 @@ func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request, us
 }
 
 func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -222,7 +237,7 @@ func (s *Service) handleLoginBegin(w http.ResponseWriter, r *http.Request, user 
 }
 
 func (s *Service) handleLoginFinish(w http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -429,7 +444,7 @@ func (s *Service) handleDelete(_ http.ResponseWriter, r *http.Request, user *Use
 // field for (by their exact JSON name), wrong types and anything after
 // the object, each with a message that says what was wrong.
 func DecodeJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -310,5 +311,24 @@ func TestOpenErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Open(%q) = %v, want it to say %q", tt.url, err, tt.want)
 		}
+	}
+}
+
+// rediss:// speaks TLS: to the plain Redis the tests run, the same
+// address that answers over redis:// gives no session store, since the
+// handshake fails instead of sessions crossing the network in clear.
+func TestRedissSpeaksTLS(t *testing.T) {
+	open(t) // skips, or fails in CI, without a Redis
+	u, err := url.Parse(testURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Scheme = "rediss"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := redis.Open(ctx, u.String())
+	if err == nil {
+		s.Close()
+		t.Fatalf("Open(%s) reached a plain Redis: the connection was not TLS", u.Redacted())
 	}
 }

@@ -566,3 +566,26 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("the deleted database file is back (%v): an empty database took its place", err)
 	}
 }
+
+// A password in --db or --sessions never reaches the log or an error,
+// however the connection fails.
+func TestPasswordsInURLsRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-pw"
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", "postgres://passkeyd:" + secret + "@127.0.0.1:1/passkeyd"},
+		{"migrate", "--db", "postgres://passkeyd:" + secret + "@127.0.0.1:1/passkeyd?sslmode=disable"},
+		{"user", "list", "--db", "postgresql://passkeyd:" + secret + "@127.0.0.1:1/passkeyd"},
+		{"serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", "sqlite:" + filepath.Join(dir, "r.db"), "--sessions", "redis://:" + secret + "@127.0.0.1:1/0"},
+		{"serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", "sqlite:" + filepath.Join(dir, "r.db"), "--sessions", "rediss://user:" + secret + "@127.0.0.1:1/0"},
+	} {
+		r := runBinary(t, runOpts{dir: dir}, args...)
+		if r.code == 0 {
+			t.Errorf("passkeyd %s: exit 0, want a failure to connect", strings.Join(args[:2], " "))
+		}
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("passkeyd %s printed the password:\n%s%s", strings.Join(args[:2], " "), r.stdout, r.stderr)
+		}
+	}
+}

@@ -31,9 +31,7 @@ func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
 // failPage shows the error page with status, logging a fault of ours once.
 func (s *Site) failPage(w http.ResponseWriter, r *http.Request, status int, err error) {
 	e := passkeyd.Classify(err)
-	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "code", e.Code, "err", err)
-	}
+	passkeyd.LogFailure(s.log, r, status, err)
 	s.render(w, r, status, "error", page{Title: http.StatusText(status), Error: e.Message})
 }
 
