@@ -33,6 +33,7 @@ type Store interface {
 	SessionStore
 	CeremonyKeyStore
 	AttemptStore
+	AuditStore
 
 	// CommitLogin writes what a login changes, in one transaction: all
 	// of it or, when it returns an error, none of it.
@@ -88,12 +89,16 @@ type LoginCommit struct {
 	// ReplacedSession, when set, is the key of the session this login
 	// replaces: it is deleted, so the old cookie logs nobody in.
 	ReplacedSession []byte
+	// Audit are the events of the login, appended with it.
+	Audit []AuditEvent
 }
 
 // RegistrationCommit is everything a registration writes.
 type RegistrationCommit struct {
 	Challenge UsedChallenge
 	Passkey   *Passkey
+	// Audit are the events of the registration, appended with it.
+	Audit []AuditEvent
 }
 
 // CeremonyKey is a key that seals the state of pending ceremonies, kept

@@ -29,6 +29,8 @@ type MemoryStore struct {
 	keys       map[uint32]passkeyd.CeremonyKey
 	// attempts are keyed by string(key).
 	attempts map[string]attemptWindow
+	// audit is the audit log, oldest first.
+	audit []passkeyd.AuditEvent
 }
 
 // attemptWindow is one key's attempts.
@@ -443,6 +445,7 @@ func (m *MemoryStore) CommitLogin(_ context.Context, c *passkeyd.LoginCommit) er
 		p.SignCount, p.UserVerified, p.BackupEligible, p.BackupState = u.SignCount, u.UserVerified, u.BackupEligible, u.BackupState
 		p.CloneWarning, p.LastUsedAt, p.Enabled = u.CloneWarning, stored(u.LastUsedAt), u.Enabled
 	}
+	m.appendAudit(c.Audit)
 	if c.UserID != "" {
 		// A user kept elsewhere (the host's) is no error.
 		if u, ok := m.users[c.UserID]; ok {
@@ -470,6 +473,7 @@ func (m *MemoryStore) CommitRegistration(_ context.Context, c *passkeyd.Registra
 		return err
 	}
 	m.challenges[string(c.Challenge.Key)] = stored(c.Challenge.ExpiresAt)
+	m.appendAudit(c.Audit)
 	return nil
 }
 
@@ -573,5 +577,53 @@ func (m *MemoryStore) DeleteExpiredAttempts(_ context.Context, t time.Time) (int
 			n++
 		}
 	}
+	return n, nil
+}
+
+// appendAudit adds events to the log; m.mu is held.
+func (m *MemoryStore) appendAudit(events []passkeyd.AuditEvent) {
+	for _, e := range events {
+		e.ID = int64(len(m.audit) + 1)
+		if n := len(m.audit); n > 0 {
+			e.ID = m.audit[n-1].ID + 1
+		}
+		e.At = stored(e.At)
+		m.audit = append(m.audit, e)
+	}
+}
+
+// AppendAudit implements passkeyd.AuditStore.
+func (m *MemoryStore) AppendAudit(_ context.Context, events ...passkeyd.AuditEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.appendAudit(events)
+	return nil
+}
+
+// AuditEvents implements passkeyd.AuditStore.
+func (m *MemoryStore) AuditEvents(_ context.Context, userID string, limit int) ([]passkeyd.AuditEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []passkeyd.AuditEvent
+	for i := len(m.audit) - 1; i >= 0 && len(out) < limit; i-- {
+		if userID == "" || m.audit[i].UserID == userID {
+			out = append(out, m.audit[i])
+		}
+	}
+	return out, nil
+}
+
+// DeleteAuditEvents implements passkeyd.AuditStore.
+func (m *MemoryStore) DeleteAuditEvents(_ context.Context, t time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kept := m.audit[:0]
+	for _, e := range m.audit {
+		if !e.At.Before(t) {
+			kept = append(kept, e)
+		}
+	}
+	n := int64(len(m.audit) - len(kept))
+	m.audit = kept
 	return n, nil
 }

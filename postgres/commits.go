@@ -66,6 +66,9 @@ func (d *DB) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error {
 	if c.ReplacedSession != nil {
 		with = append(with, `replaced AS (DELETE FROM passkeyd_sessions WHERE key = `+st.params(c.ReplacedSession)+`)`)
 	}
+	if len(c.Audit) > 0 {
+		with = append(with, `audit AS (`+st.auditInsert(c.Audit)+`)`)
+	}
 	main := `SELECT 1`
 	if c.Session != nil {
 		args, err := sqlstore.SessionArgs(c.Session)
@@ -94,8 +97,13 @@ func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCom
 		return err
 	}
 	var st statement
-	q := `WITH used AS (INSERT INTO passkeyd_used_challenges (key) VALUES (` + st.params(c.Challenge.Key) + `) RETURNING key)
-		INSERT INTO passkeyd_passkeys (` + sqlstore.PasskeyColumns + `) SELECT ` +
+	q := `WITH used AS (INSERT INTO passkeyd_used_challenges (key) VALUES (` + st.params(c.Challenge.Key) + `) RETURNING key)`
+	if len(c.Audit) > 0 {
+		// The registration's events, written only with its passkey:
+		// any error undoes the whole statement.
+		q += `, audit AS (` + st.auditInsert(c.Audit) + `)`
+	}
+	q += ` INSERT INTO passkeyd_passkeys (` + sqlstore.PasskeyColumns + `) SELECT ` +
 		st.params(sqlstore.InsertPasskeyArgs(c.Passkey, transports)...) + `, NULL FROM used`
 	if _, err := d.exec(ctx, q, st.args...); err != nil {
 		return fmt.Errorf("commit registration: %w", commitError(err))
@@ -115,4 +123,13 @@ func commitError(err error) error {
 		return passkeyd.ErrPasskeyDisabled
 	}
 	return err
+}
+
+// auditInsert is the INSERT of events, its values as parameters of st.
+func (st *statement) auditInsert(events []passkeyd.AuditEvent) string {
+	rows := make([]string, len(events))
+	for i, e := range events {
+		rows[i] = "(" + st.params(sqlstore.AuditArgs(e)...) + ")"
+	}
+	return `INSERT INTO passkeyd_audit (` + sqlstore.AuditColumns + `) VALUES ` + strings.Join(rows, ", ")
 }

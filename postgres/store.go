@@ -16,6 +16,17 @@ func (d *DB) AddCeremonyKey(ctx context.Context, k passkeyd.CeremonyKey, retire 
 	return d.q.AddCeremonyKey(ctx, k, retire)
 }
 
+// AppendAudit adds events to the audit log.
+func (d *DB) AppendAudit(ctx context.Context, events ...passkeyd.AuditEvent) error {
+	return d.q.AppendAudit(ctx, events...)
+}
+
+// AuditEvents returns the user's newest audit events, newest first, at
+// most limit (userID "" for everyone's).
+func (d *DB) AuditEvents(ctx context.Context, userID string, limit int) ([]passkeyd.AuditEvent, error) {
+	return d.q.AuditEvents(ctx, userID, limit)
+}
+
 // CeremonyKeys returns every stored ceremony key, newest first.
 func (d *DB) CeremonyKeys(ctx context.Context) ([]passkeyd.CeremonyKey, error) {
 	return d.q.CeremonyKeys(ctx)
@@ -41,6 +52,11 @@ func (d *DB) CreateSession(ctx context.Context, sess *passkeyd.Session) error {
 // passkeyd.ErrUsernameTaken when the name is in use in any letter case.
 func (d *DB) CreateUser(ctx context.Context, u *passkeyd.User) error {
 	return d.q.CreateUser(ctx, u)
+}
+
+// DeleteAuditEvents removes the audit events from before t.
+func (d *DB) DeleteAuditEvents(ctx context.Context, t time.Time) (int64, error) {
+	return d.q.DeleteAuditEvents(ctx, t)
 }
 
 // DeleteCeremonyKeys removes the ceremony keys retired before t.

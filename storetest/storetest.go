@@ -53,6 +53,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"UsedChallengeSweep", testUsedChallengeSweep},
 		// Ceremony keys.
 		{"CeremonyKeys", testCeremonyKeys},
+		// The audit log.
+		{"Audit", testAudit},
+		{"AuditInCommits", testAuditInCommits},
 		// Attempts.
 		{"Attempts", testAttempts},
 		{"AttemptsConcurrent", testAttemptsConcurrent},

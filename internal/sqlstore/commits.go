@@ -51,7 +51,7 @@ func (s *Store) CommitLogin(ctx context.Context, c *passkeyd.LoginCommit) error 
 				return err
 			}
 		}
-		return nil
+		return appendAudit(tx, c.Audit)
 	})
 	if err != nil {
 		return fmt.Errorf("commit login: %w", err)
@@ -83,10 +83,13 @@ func (s *Store) CommitRegistration(ctx context.Context, c *passkeyd.Registration
 			return err
 		}
 		n, err := rowsAffected(tx.Exec(insertPasskeySQL, InsertPasskeyArgs(c.Passkey, transports)...))
-		if err == nil && n == 0 {
+		if err != nil {
+			return err
+		}
+		if n == 0 {
 			return passkeyd.ErrCredentialExists
 		}
-		return err
+		return appendAudit(tx, c.Audit)
 	})
 	if err != nil {
 		return fmt.Errorf("commit registration: %w", err)

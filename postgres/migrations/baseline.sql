@@ -1,4 +1,4 @@
--- The schema that migrations 0001 to 0006 build, made at once in a new
+-- The schema that migrations 0001 to 0007 build, made at once in a new
 -- database. Every table, index and constraint carries the prefix
 -- passkeyd_, so that they can live in a host application's database or
 -- schema beside its own; none refers to a table of the application's.
@@ -112,3 +112,25 @@ CREATE TABLE passkeyd_health (
 	id         INTEGER CONSTRAINT passkeyd_health_pkey PRIMARY KEY CHECK (id = 1),
 	checked_at BIGINT NOT NULL
 );
+
+-- The audit log: an append-only record of each account's security events
+-- (logins and their refusals, lock-outs, passkeys added, renamed,
+-- disabled, enabled and deleted, clone warnings, ...). Rows are only
+-- added, and removed once older than the retention.
+CREATE TABLE passkeyd_audit (
+	id         BIGINT GENERATED ALWAYS AS IDENTITY CONSTRAINT passkeyd_audit_pkey PRIMARY KEY,
+	at         BIGINT NOT NULL,
+	-- '' when no account is known (a refused login of an unknown passkey).
+	user_id    TEXT COLLATE "C" NOT NULL,
+	event      TEXT NOT NULL,
+	method     TEXT NOT NULL,
+	passkey_id TEXT NOT NULL,
+	platform   TEXT NOT NULL,
+	address    TEXT NOT NULL,
+	outcome    TEXT NOT NULL,
+	reason     TEXT NOT NULL,
+	-- Who did it when it was not the user (an administrator); ''.
+	actor      TEXT NOT NULL
+);
+CREATE INDEX passkeyd_audit_user_idx ON passkeyd_audit (user_id, id DESC);
+CREATE INDEX passkeyd_audit_at_idx ON passkeyd_audit (at);
