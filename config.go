@@ -66,6 +66,9 @@ type Config struct {
 	// read from X-Forwarded-For (see Service.ClientAddr), which the rate
 	// limits count by.
 	TrustedProxies []netip.Prefix
+	// AuditRetention is how long the audit log keeps an event (default
+	// DefaultAuditRetention).
+	AuditRetention time.Duration
 	// MaxPasskeys is how many passkeys one user may have (default
 	// DefaultMaxPasskeys).
 	MaxPasskeys int
@@ -139,6 +142,9 @@ func (c *Config) check() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AuditRetention <= 0 {
+		c.AuditRetention = DefaultAuditRetention
 	}
 	if c.MaxPasskeys <= 0 {
 		c.MaxPasskeys = DefaultMaxPasskeys

@@ -93,6 +93,7 @@ func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r = s.withRequestInfo(r)
 		if err := checkJSONType(r); err != nil {
 			fail(w, r, err)
 			return
@@ -399,8 +400,36 @@ func (s *Service) UpdatePasskey(ctx context.Context, userID, id string, u Passke
 		}
 		u.Name = &name
 	}
+	before, err := s.Passkey(ctx, userID, id)
+	if err != nil {
+		return nil, err
+	}
 	p, err := s.store.UpdatePasskey(ctx, userID, id, u)
-	return p, notFoundAs(err)
+	if err != nil {
+		return nil, notFoundAs(err)
+	}
+	var events []AuditEvent
+	if u.Name != nil && *u.Name != before.Name {
+		events = append(events, s.passkeyEvent(ctx, userID, id, AuditPasskeyRenamed))
+	}
+	if u.Enabled != nil && *u.Enabled != before.Enabled {
+		name := AuditPasskeyDisabled
+		if *u.Enabled {
+			name = AuditPasskeyEnabled
+		}
+		events = append(events, s.passkeyEvent(ctx, userID, id, name))
+	}
+	if len(events) > 0 {
+		s.audit(ctx, events...)
+	}
+	return p, nil
+}
+
+// passkeyEvent is the audit event of a change the user made to a passkey.
+func (s *Service) passkeyEvent(ctx context.Context, userID, id, name string) AuditEvent {
+	e := s.auditEvent(ctx, userID, name, AuditOK)
+	e.PasskeyID = id
+	return e
 }
 
 // DeletePasskey deletes one of the user's passkeys, which must be disabled.
@@ -409,7 +438,11 @@ func (s *Service) DeletePasskey(ctx context.Context, userID, id string) error {
 	if errors.Is(err, ErrPasskeyEnabled) {
 		return errDeleteEnabled
 	}
-	return notFoundAs(err)
+	if err != nil {
+		return notFoundAs(err)
+	}
+	s.audit(ctx, s.passkeyEvent(ctx, userID, id, AuditPasskeyDeleted))
+	return nil
 }
 
 func (s *Service) handleUpdate(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {

@@ -69,22 +69,39 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}
+	r = s.withRequestInfo(r)
+	res, found, err := s.finishLogin(w, r, response)
+	if err != nil && found != nil && Classify(err).Code != errPossibleClone.Code {
+		// A refusal of a pending ceremony goes in the audit log (a
+		// possible clone's went in with its commit), under the passkey's
+		// owner; an unknown passkey's under nobody.
+		e := s.auditEvent(r.Context(), found.UserID, AuditLogin, AuditRefused)
+		e.Method, e.PasskeyID, e.Reason = "passkey", found.ID, Classify(err).Code
+		s.audit(r.Context(), e)
+	}
+	return res, err
+}
+
+// finishLogin is FinishLogin; found is the passkey the response named
+// once the ceremony was found pending (an empty one when unknown), nil
+// before.
+func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response []byte) (_ *LoginResult, found *Passkey, _ error) {
 	ctx := r.Context()
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return nil, errBadLogin.Wrap(err)
+		return nil, nil, errBadLogin.Wrap(err)
 	}
 	challenge := parsed.Response.CollectedClientData.Challenge
 	st, err := s.pendingCeremony(ctx, r, challenge, kindLogin, errCeremonyUnknown, errCeremonyExpired)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, user, err := s.passkeyAndOwner(ctx, parsed.RawID, parsed.Response.UserHandle)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errUnknownPasskey.Wrap(err)
+		return nil, &Passkey{}, errUnknownPasskey.Wrap(err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stored := credential(p)
 	flags := parsed.Response.AuthenticatorData.Flags
@@ -97,29 +114,29 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		stored.Flags.BackupEligible = true
 	}
 	if problem := s.authenticatorProblem(parsed.Response.AuthenticatorData, st.data.UserVerification); problem != "" {
-		return nil, refusedFor(errLoginFailed, problem)
+		return nil, p, refusedFor(errLoginFailed, problem)
 	}
 	wu := &webauthnUser{user: user, creds: []webauthn.Credential{stored}}
 	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
 		return wu, nil
 	}, st.data, parsed)
 	if err != nil {
-		return nil, errLoginFailed.Wrap(err)
+		return nil, p, errLoginFailed.Wrap(err)
 	}
 	// Only now that the signature shows the key's holder sent this does
 	// the answer say anything of the passkey: whose it is, whether it is
 	// enabled. A stranger with a credential id learns nothing from it.
 	if st.userID != "" && p.UserID != st.userID {
-		return nil, errWrongUser
+		return nil, p, errWrongUser
 	}
 	if !p.Enabled {
-		return nil, errDisabledPasskey
+		return nil, p, errDisabledPasskey
 	}
 	if p.UserVerified && !flags.HasUserVerified() {
 		// A passkey that verified its user before does so every time:
 		// one that stops may be a copy, or a device whose lock was
 		// taken off.
-		return nil, refusedFor(errLoginFailed, "This passkey verified it was you (a PIN, fingerprint or face) before, and did not this time.")
+		return nil, p, refusedFor(errLoginFailed, "This passkey verified it was you (a PIN, fingerprint or face) before, and did not this time.")
 	}
 	now := s.now().UTC()
 	updated := *p
@@ -136,8 +153,15 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 			"passkey_id", p.ID, "user_id", p.UserID, "stored_count", p.SignCount,
 			"received_count", parsed.Response.AuthenticatorData.Counter, "backup_eligible", updated.BackupEligible)
 	}
+	// event is an audit event of this passkey's owner.
+	event := func(name, outcome, reason string) AuditEvent {
+		e := s.auditEvent(ctx, p.UserID, name, outcome)
+		e.Method, e.PasskeyID, e.Reason = "passkey", p.ID, reason
+		return e
+	}
 	if cred.Authenticator.CloneWarning {
 		updated.CloneWarning = true
+		commit.Audit = append(commit.Audit, event(AuditCloneWarning, AuditOK, ""))
 		// The stored flag decides: a login that also claims to have become
 		// backup eligible must not slip a cloned key past this check.
 		if !p.BackupEligible {
@@ -146,11 +170,14 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 			// passkey for both copies: whichever is the real one, its
 			// owner re-enables it from the passkeys page.
 			updated.Enabled = false
+			disabled := event(AuditPasskeyDisabled, AuditOK, errPossibleClone.Code)
+			disabled.Actor = "passkeyd"
+			commit.Audit = append(commit.Audit, event(AuditLogin, AuditRefused, errPossibleClone.Code), disabled)
 			if err := s.commitLogin(ctx, commit); err != nil {
-				return nil, err
+				return nil, p, err
 			}
 			logClone()
-			return nil, errPossibleClone
+			return nil, p, errPossibleClone
 		}
 	}
 	updated.LastUsedAt = now
@@ -159,6 +186,10 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	cross := parsed.AuthenticatorAttachment == protocol.CrossPlatform || loginPlatform != p.Platform
 	name, id, platform := p.Name, p.ID, p.Platform
 	how := Auth{UsePasskey: true, Name: &name, ID: &id, Platform: &platform, CrossPlatform: &cross}
+	commit.Audit = append(commit.Audit, event(AuditLogin, AuditOK, ""))
+	if beUpgrade {
+		commit.Audit = append(commit.Audit, event(AuditBackupEligible, AuditOK, ""))
+	}
 	res, err := s.completeLogin(w, r, user, how, &updated, commit, func() {
 		if cred.Authenticator.CloneWarning {
 			logClone()
@@ -168,10 +199,10 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, p, err
 	}
 	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
-	return res, nil
+	return res, p, nil
 }
 
 // completeLogin commits a login and starts its session. With passkeyd's
@@ -234,7 +265,15 @@ func (s *Service) newSession(r *http.Request, user *User, now time.Time) (*Sessi
 // the browser had ended, in one commit — or the app's session, started by
 // its AppSessions.
 func (s *Service) LogIn(w http.ResponseWriter, r *http.Request, user *User) (*LoginResult, error) {
-	return s.completeLogin(w, r, user, Auth{}, nil, &LoginCommit{}, nil)
+	return s.logInBy(w, r, user, "")
+}
+
+// logInBy is LogIn, noting the method in the audit log.
+func (s *Service) logInBy(w http.ResponseWriter, r *http.Request, user *User, method string) (*LoginResult, error) {
+	r = s.withRequestInfo(r)
+	e := s.auditEvent(r.Context(), user.ID, AuditLogin, AuditOK)
+	e.Method = method
+	return s.completeLogin(w, r, user, Auth{}, nil, &LoginCommit{Audit: []AuditEvent{e}}, nil)
 }
 
 // LogOut ends the request's session on every instance and clears its
@@ -284,8 +323,11 @@ func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
 // from the store once, however often it is asked for. Without it
 // everything works, at a read per ask.
 func (s *Service) Handler(next http.Handler) http.Handler {
-	if s.sessions == nil {
-		return next
+	if s.sessions != nil {
+		next = s.sessions.handler(next)
 	}
-	return s.sessions.handler(next)
+	// The audit events of what a request does name its client.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, s.withRequestInfo(r))
+	})
 }

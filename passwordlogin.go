@@ -108,6 +108,7 @@ func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username
 	if username == "" || pw == "" {
 		return nil, errMissingCredential
 	}
+	r = s.withRequestInfo(r)
 	ctx := r.Context()
 	account, addr := throttleKey(username), addrKey(s.ClientAddr(r))
 	keys := map[string][]byte{
@@ -121,6 +122,12 @@ func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username
 			return nil, err
 		}
 		if n > l.max {
+			if n == l.max+1 {
+				// The first refusal of a window goes in the owner's log:
+				// a lock-out they should know of. Its repeats would only
+				// let a guesser fill the log.
+				s.auditPassword(ctx, username, AuditLockout, errTooManyAttempts.Code)
+			}
 			return nil, tooManyAttempts(resets.Sub(s.now()))
 		}
 	}
@@ -135,6 +142,12 @@ func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username
 		return nil, hashBusy(ctx, err)
 	}
 	if !ok {
+		e := s.auditEvent(ctx, "", AuditLogin, AuditRefused)
+		if u != nil {
+			e.UserID = u.ID
+		}
+		e.Method, e.Reason = "password", errPasswordLoginFailed.Code
+		s.audit(ctx, e)
 		return nil, errPasswordLoginFailed
 	}
 	// The right password from this address forgets its failures here;
@@ -142,7 +155,18 @@ func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username
 	if err := s.store.ClearAttempts(ctx, keys["account+address"]); err != nil {
 		s.log.WarnContext(ctx, "clear password attempts", "err", err)
 	}
-	return s.LogIn(w, r, u)
+	return s.logInBy(w, r, u, "password")
+}
+
+// auditPassword notes a password login's refusal in the log of the
+// account the username names, if there is one.
+func (s *Service) auditPassword(ctx context.Context, username, event, reason string) {
+	e := s.auditEvent(ctx, "", event, AuditRefused)
+	if u, err := s.users.UserByUsername(ctx, username); err == nil {
+		e.UserID = u.ID
+	}
+	e.Method, e.Reason = "password", reason
+	s.audit(ctx, e)
 }
 
 // tooManyAttempts is too_many_attempts, retried after d.

@@ -67,6 +67,7 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}
+	r = s.withRequestInfo(r)
 	ctx := r.Context()
 	var extra struct {
 		Name json.RawMessage `json:"name"`
@@ -135,7 +136,9 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 		Enabled:            true,
 		CreatedAt:          s.now().UTC(),
 	}
-	err = s.store.CommitRegistration(ctx, &RegistrationCommit{Challenge: *usedChallenge(st), Passkey: p})
+	added := s.auditEvent(ctx, user.ID, AuditPasskeyAdded, AuditOK)
+	added.Method, added.PasskeyID = "passkey", p.ID
+	err = s.store.CommitRegistration(ctx, &RegistrationCommit{Challenge: *usedChallenge(st), Passkey: p, Audit: []AuditEvent{added}})
 	switch {
 	case errors.Is(err, ErrChallengeUsed):
 		return nil, errCeremonyUnknown.Wrap(err)

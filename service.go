@@ -186,7 +186,8 @@ const sweepInterval = time.Minute
 const retiredKeyKept = 2 * time.Hour
 
 // Run removes what has expired — used challenges, sessions, retired
-// ceremony keys, ended windows of attempts — once a minute until ctx ends. Everything expired is
+// ceremony keys, ended windows of attempts, audit events past the
+// retention — once a minute until ctx ends. Everything expired is
 // refused anyway; this keeps the store small. Run it in a goroutine of
 // each instance (more than one doing it is harmless).
 func (s *Service) Run(ctx context.Context) {
@@ -214,5 +215,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	_, err3 := s.store.DeleteCeremonyKeys(ctx, now.Add(-retiredKeyKept))
 	_, err4 := s.store.DeleteExpiredAttempts(ctx, now)
-	return errors.Join(err1, err2, err3, err4)
+	_, err5 := s.store.DeleteAuditEvents(ctx, now.Add(-s.cfg.AuditRetention))
+	return errors.Join(err1, err2, err3, err4, err5)
 }

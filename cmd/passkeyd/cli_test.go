@@ -589,3 +589,24 @@ func TestPasswordsInURLsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// "passkeyd audit" shows the audit log, a user's or everyone's; changing
+// a password on the command line is in it, by the command.
+func TestAuditCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "audit.db")
+	mustRun(t, runOpts{dir: dir, stdin: "first password\n"}, "user", "add", "auditee", "--password-stdin", "--db", db)
+	mustRun(t, runOpts{dir: dir, stdin: "second password\n"}, "user", "passwd", "auditee", "--password-stdin", "--db", db)
+	for _, args := range [][]string{{"audit", "auditee"}, {"audit"}, {"audit", "-n", "1", "auditee"}} {
+		r := mustRun(t, runOpts{dir: dir}, append(args, "--db", db)...)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[1], "auditee") || !strings.Contains(lines[1], "password_changed") ||
+			!strings.Contains(lines[1], "passkeyd user passwd") {
+			t.Errorf("passkeyd %s:\n%s\nwant a header and the password change, by the command", strings.Join(args, " "), r.stdout)
+		}
+	}
+	if r := runBinary(t, runOpts{dir: dir}, "audit", "nobody", "--db", db); r.code != 2 || !strings.Contains(r.stderr, "no user named") {
+		t.Errorf("audit of an unknown user: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -115,6 +115,8 @@ func dispatch(ctx context.Context, e env) error {
 			return usagef("passkey: want \"passkey list NAME\"")
 		}
 		return passkeyList(ctx, e, rest[1:])
+	case "audit":
+		return auditCmd(ctx, e, rest)
 	case "keys":
 		if len(rest) == 0 {
 			return usagef("keys: missing subcommand (rotate or list)")
@@ -131,7 +133,7 @@ func dispatch(ctx context.Context, e env) error {
 		fmt.Fprint(e.stdout, usageText)
 		return errHelp
 	default:
-		return usagef("unknown command %q (serve, migrate, user, passkey, keys; see passkeyd help)", cmd)
+		return usagef("unknown command %q (serve, migrate, user, passkey, audit, keys; see passkeyd help)", cmd)
 	}
 }
 
@@ -143,6 +145,7 @@ const usageText = `passkeyd: password and passkey login server
   passkeyd user passwd NAME --password-stdin
   passkeyd user list
   passkeyd passkey list NAME
+  passkeyd audit [USER] [-n N]        the newest events of the audit log
   passkeyd keys rotate                seal pending ceremonies with a new key
   passkeyd keys list                  the ceremony keys, without their secrets
 

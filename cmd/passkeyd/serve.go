@@ -68,6 +68,7 @@ type serveConfig struct {
 	clientBurst        int
 	maxConns           int
 	maxConnsPerAddr    int
+	auditRetention     time.Duration
 	// addrSet says --addr (or PASSKEYD_ADDR) was given.
 	addrSet          bool
 	tls              string
@@ -93,6 +94,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.Var(&c.trustedProxies, "trusted-proxy", "network (CIDR) of a reverse proxy in front of passkeyd, repeatable: only from it is X-Forwarded-For believed, for the limits per client address")
 	fs.Float64Var(&c.clientRate, "client-rate", 5, "passkey ceremonies and password logins one client address may start a second on this instance, after a burst of --client-burst (0: no limit, for load tests)")
 	fs.IntVar(&c.clientBurst, "client-burst", 100, "the burst of --client-rate")
+	fs.DurationVar(&c.auditRetention, "audit-retention", passkeyd.DefaultAuditRetention, "how long the audit log keeps an event")
 	fs.IntVar(&c.maxConns, "max-conns", 0, "most connections open at once (default 10000, or fewer when the file limit is lower)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", defaultMaxConnsPerAddr, "most connections one client address may hold open (a --trusted-proxy has no limit)")
 	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
@@ -181,6 +183,9 @@ func (c *serveConfig) check() error {
 			prefix = netip.PrefixFrom(a, a.BitLen())
 		}
 		c.proxies = append(c.proxies, prefix.Masked())
+	}
+	if c.auditRetention < time.Hour {
+		return usagef("--audit-retention %s: want an hour or more", c.auditRetention)
 	}
 	if c.maxConns < 0 || c.maxConnsPerAddr < 1 {
 		return usagef("--max-conns must not be negative and --max-conns-per-addr must be at least 1")
@@ -307,6 +312,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		TrustedProxies:     c.proxies,
 		AddressRate:        addressRate(c.clientRate),
 		AddressBurst:       c.clientBurst,
+		AuditRetention:     c.auditRetention,
 		Logger:             logger,
 	}, deps)
 	if err != nil {

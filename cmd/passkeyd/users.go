@@ -124,8 +124,71 @@ func userPasswd(ctx context.Context, e env, args []string) error {
 	if err := b.SetPasswordHash(ctx, u.ID, hash); err != nil {
 		return err
 	}
+	changed := passkeyd.AuditEvent{
+		At: time.Now().UTC(), UserID: u.ID, Event: passkeyd.AuditPasswordChanged, Outcome: passkeyd.AuditOK,
+		Method: "password", Actor: "passkeyd user passwd",
+	}
+	if err := b.AppendAudit(ctx, changed); err != nil {
+		return fmt.Errorf("the password was changed, but not noted in the audit log: %w", err)
+	}
 	fmt.Fprintf(e.stdout, "password of %s changed\n", u.Username)
 	return nil
+}
+
+// auditCmd is "passkeyd audit [USER]": the newest events of the audit log,
+// one user's or everyone's.
+func auditCmd(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("audit")
+	dsn := addDBFlag(fs)
+	limit := fs.Int("n", 50, "how many events, newest first")
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 || *limit < 1 {
+		return usagef("audit: want \"audit [USER] [-n N]\" with N at least 1")
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	userID, names := "", map[string]string{}
+	if len(pos) == 1 {
+		u, err := findUser(ctx, b, "audit", pos[0])
+		if err != nil {
+			return err
+		}
+		userID, names[u.ID] = u.ID, u.Username
+	}
+	events, err := b.AuditEvents(ctx, userID, *limit)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tUSER\tEVENT\tOUTCOME\tMETHOD\tREASON\tPASSKEY\tADDRESS\tPLATFORM\tBY")
+	for _, ev := range events {
+		name, ok := names[ev.UserID]
+		if !ok && ev.UserID != "" {
+			if u, err := b.UserByID(ctx, ev.UserID); err == nil {
+				name = u.Username
+			} else {
+				name = ev.UserID
+			}
+			names[ev.UserID] = name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.At.Format(time.RFC3339), dash(name), ev.Event, ev.Outcome,
+			dash(ev.Method), dash(ev.Reason), dash(ev.PasskeyID), dash(ev.Address), dash(ev.Platform), dash(ev.Actor))
+	}
+	return tw.Flush()
+}
+
+// dash is s, or "-" for nothing.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // userList is "passkeyd user list".

@@ -26,9 +26,13 @@ func (s *Site) requireLogin(w http.ResponseWriter, r *http.Request) (*passkeyd.U
 		s.fail(w, r, err)
 		return nil, nil
 	}
+	// Back to the page asked for; a form post goes back to its page.
 	back := "/passkeys"
-	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
-		back = r.URL.Path + "?" + r.URL.RawQuery
+	if r.Method == http.MethodGet {
+		back = r.URL.Path
+		if r.URL.RawQuery != "" {
+			back += "?" + r.URL.RawQuery
+		}
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusSeeOther)
 	return nil, nil

@@ -29,7 +29,7 @@ type views struct {
 }
 
 // pageNames are the templates that render a whole page inside the layout.
-var pageNames = []string{"home", "login", "passkeys", "error"}
+var pageNames = []string{"home", "login", "passkeys", "error", "activity"}
 
 func newViews() (*views, error) {
 	own, err := fs.Sub(staticFiles, "static")
@@ -112,6 +112,8 @@ type page struct {
 	Passkeys []passkeyd.PasskeyInfo
 	Page     int
 	Pages    int
+	// Activity page.
+	Activity []activityView
 }
 
 // loginView is who is logged in and how, for #login-state.

@@ -105,6 +105,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("POST /login", s.loginSubmit)
 	pages.HandleFunc("POST /logout", s.logout)
 	pages.HandleFunc("GET /passkeys", s.passkeysPage)
+	pages.HandleFunc("GET /activity", s.activityPage)
 	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields))
 	pages.HandleFunc("POST /passkeys/{id}/rename", s.passkeyAction(s.renamePasskey, renameFields))
 	pages.HandleFunc("POST /passkeys/{id}/delete", s.passkeyAction(s.deletePasskey, noFields))

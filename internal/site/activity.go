@@ -1,0 +1,59 @@
+package site
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+)
+
+// activityLimit is how many events the activity page shows.
+const activityLimit = 50
+
+// activityView is an audit event as the activity page shows it.
+type activityView struct {
+	At                time.Time
+	Event, Outcome    string
+	What              string
+	Platform, Address string
+}
+
+// eventWords say what each audit event was, for a person.
+var eventWords = map[string]string{
+	passkeyd.AuditLogin:           "Log in",
+	passkeyd.AuditLockout:         "Password login locked after too many attempts",
+	passkeyd.AuditPasskeyAdded:    "Passkey added",
+	passkeyd.AuditPasskeyRenamed:  "Passkey renamed",
+	passkeyd.AuditPasskeyDisabled: "Passkey disabled",
+	passkeyd.AuditPasskeyEnabled:  "Passkey enabled",
+	passkeyd.AuditPasskeyDeleted:  "Passkey deleted",
+	passkeyd.AuditPasswordChanged: "Password changed",
+	passkeyd.AuditSessionsEnded:   "Sessions ended",
+	passkeyd.AuditCloneWarning:    "A passkey's counter went backwards: it may have been copied",
+	passkeyd.AuditBackupEligible:  "A passkey started syncing",
+}
+
+// activityPage shows the user's newest audit events.
+func (s *Site) activityPage(w http.ResponseWriter, r *http.Request) {
+	u, lv := s.requireLogin(w, r)
+	if u == nil {
+		return
+	}
+	events, err := s.deps.Passkeys.AuditEvents(r.Context(), u.ID, activityLimit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	views := make([]activityView, len(events))
+	for i, e := range events {
+		what := eventWords[e.Event]
+		if what == "" {
+			what = e.Event
+		}
+		if e.Event == passkeyd.AuditLogin && e.Method != "" {
+			what += " with " + map[string]string{"passkey": "a passkey", "password": "your password"}[e.Method]
+		}
+		views[i] = activityView{At: e.At, Event: e.Event, Outcome: e.Outcome, What: what, Platform: e.Platform, Address: e.Address}
+	}
+	s.render(w, r, http.StatusOK, "activity", page{Title: "Recent activity", Login: lv, Activity: views})
+}
