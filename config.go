@@ -79,6 +79,8 @@ type Config struct {
 	// for load tests.
 	AddressRate  float64
 	AddressBurst int
+	// Metrics, when set, receives what the Service measures.
+	Metrics Metrics
 	// Now is the clock of everything the Service does: ceremonies,
 	// sessions, throttles. Nil means time.Now; tests set it.
 	Now func() time.Time

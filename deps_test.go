@@ -8,7 +8,8 @@ import (
 
 // TestSQLiteHostLinksNoServerDrivers checks that a host application that
 // uses passkeyd with SQLite — the package itself, its SQLite store and the
-// test authenticator — does not link the PostgreSQL or Redis drivers.
+// test authenticator — does not link the PostgreSQL or Redis drivers, nor
+// the server's Prometheus client.
 func TestSQLiteHostLinksNoServerDrivers(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps",
 		"github.com/passkeyd/passkeyd",
@@ -24,7 +25,7 @@ func TestSQLiteHostLinksNoServerDrivers(t *testing.T) {
 		t.Fatalf("go list -deps listed only %v", deps)
 	}
 	for _, dep := range deps {
-		for _, banned := range []string{"github.com/jackc/", "github.com/redis/", "github.com/passkeyd/passkeyd/postgres", "github.com/passkeyd/passkeyd/redis"} {
+		for _, banned := range []string{"github.com/jackc/", "github.com/redis/", "github.com/passkeyd/passkeyd/postgres", "github.com/passkeyd/passkeyd/redis", "github.com/prometheus/"} {
 			if strings.HasPrefix(dep, banned) {
 				t.Errorf("a SQLite-only host links %s", dep)
 			}

@@ -71,6 +71,7 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 	}
 	r = s.withRequestInfo(r)
 	res, found, err := s.finishLogin(w, r, response)
+	s.countCeremony("login", err)
 	if err != nil && found != nil && Classify(err).Code != errPossibleClone.Code {
 		// A refusal of a pending ceremony goes in the audit log (a
 		// possible clone's went in with its commit), under the passkey's
@@ -243,7 +244,7 @@ func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, user *Us
 // commitLogin commits a login and says what a refused commit means to the
 // client.
 func (s *Service) commitLogin(ctx context.Context, c *LoginCommit) error {
-	err := s.store.CommitLogin(ctx, c)
+	err := s.timed(ctx, "login", func(ctx context.Context) error { return s.store.CommitLogin(ctx, c) })
 	switch {
 	case errors.Is(err, ErrChallengeUsed):
 		return errCeremonyUnknown.Wrap(err)

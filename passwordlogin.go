@@ -99,6 +99,12 @@ var passwordLimits = []struct {
 // is refused (too_many_attempts, with when to retry) without hashing.
 // A Service built without Deps.Passwords refuses every password login.
 func (s *Service) PasswordLogIn(w http.ResponseWriter, r *http.Request, username, pw string) (*LoginResult, error) {
+	res, err := s.passwordLogIn(w, r, username, pw)
+	s.countCeremony("password", err)
+	return res, err
+}
+
+func (s *Service) passwordLogIn(w http.ResponseWriter, r *http.Request, username, pw string) (*LoginResult, error) {
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,12 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 // stores the new passkey. A response that fails verification uses up
 // nothing: the ceremony stays pending until it expires or succeeds.
 func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, user *User, response []byte) (*Passkey, error) {
+	p, err := s.finishRegistration(w, r, user, response)
+	s.countCeremony("registration", err)
+	return p, err
+}
+
+func (s *Service) finishRegistration(w http.ResponseWriter, r *http.Request, user *User, response []byte) (*Passkey, error) {
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}
@@ -138,7 +144,8 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 	}
 	added := s.auditEvent(ctx, user.ID, AuditPasskeyAdded, AuditOK)
 	added.Method, added.PasskeyID = "passkey", p.ID
-	err = s.store.CommitRegistration(ctx, &RegistrationCommit{Challenge: *usedChallenge(st), Passkey: p, Audit: []AuditEvent{added}})
+	commit := &RegistrationCommit{Challenge: *usedChallenge(st), Passkey: p, Audit: []AuditEvent{added}}
+	err = s.timed(ctx, "registration", func(ctx context.Context) error { return s.store.CommitRegistration(ctx, commit) })
 	switch {
 	case errors.Is(err, ErrChallengeUsed):
 		return nil, errCeremonyUnknown.Wrap(err)

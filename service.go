@@ -64,6 +64,7 @@ type Service struct {
 	// addresses limits the ceremonies of each client address; nil when
 	// that is off.
 	addresses *addressLimiter
+	metrics   Metrics
 	sealer    *sealer
 	platforms *platformDetector
 	providers *providers
@@ -114,7 +115,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, webauthn: wa, users: deps.Users, store: deps.Store, passwords: deps.Passwords,
-		secure: ServedOverHTTPS(cfg.Origins), addresses: newAddressLimiter(cfg), platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
+		secure: ServedOverHTTPS(cfg.Origins), addresses: newAddressLimiter(cfg), metrics: cfg.Metrics, platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
 	}
 	if deps.AppSessions != nil {
 		s.app = deps.AppSessions
@@ -125,6 +126,9 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 			s.store = splitSessions(deps.Store, deps.SessionStore)
 		}
 		s.sessions = newSessions(kept, cfg)
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
 	}
 	if owners, ok := deps.Users.(PasskeyOwnerLookup); ok && any(deps.Users) == any(deps.Store) {
 		s.owners = owners

@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -127,6 +128,8 @@ type Hasher struct {
 	// slots is a counting semaphore: sending takes a slot, receiving
 	// frees it. Its capacity is the concurrency bound.
 	slots chan struct{}
+	// waiting counts the hashes waiting for a slot.
+	waiting atomic.Int64
 
 	// dummy is an encoded hash with h's params of a random key, for
 	// VerifyDummy. No password hashes to it, which is fine: only the work
@@ -165,6 +168,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
 	select {
 	case h.slots <- struct{}{}:
 		return nil
@@ -172,6 +177,12 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Waiting returns how many hashes wait for a slot: the hashing queue.
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// Running returns how many hashes run now.
+func (h *Hasher) Running() int { return len(h.slots) }
 
 // release frees a slot taken by acquire.
 func (h *Hasher) release() {

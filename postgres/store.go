@@ -37,6 +37,11 @@ func (d *DB) ClearAttempts(ctx context.Context, key []byte) error {
 	return d.q.ClearAttempts(ctx, key)
 }
 
+// CountSessions returns how many sessions have not ended at now.
+func (d *DB) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	return d.q.CountSessions(ctx, now)
+}
+
 // CreatePasskey stores a passkey; passkeyd.ErrCredentialExists when its
 // credential id is taken.
 func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {

@@ -50,6 +50,11 @@ func (d *DB) CommitRegistration(ctx context.Context, c *passkeyd.RegistrationCom
 	return d.q.CommitRegistration(ctx, c)
 }
 
+// CountSessions returns how many sessions have not ended at now.
+func (d *DB) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	return d.q.CountSessions(ctx, now)
+}
+
 // CreatePasskey stores a passkey; passkeyd.ErrCredentialExists when its
 // credential id is taken.
 func (d *DB) CreatePasskey(ctx context.Context, p *passkeyd.Passkey) error {

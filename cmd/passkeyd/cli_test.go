@@ -8,12 +8,14 @@ import (
 	"encoding/base64"
 	binenc "encoding/binary"
 	"errors"
+	"github.com/passkeyd/passkeyd/internal/proctest"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -608,5 +610,67 @@ func TestAuditCommand(t *testing.T) {
 	}
 	if r := runBinary(t, runOpts{dir: dir}, "audit", "nobody", "--db", db); r.code != 2 || !strings.Contains(r.stderr, "no user named") {
 		t.Errorf("audit of an unknown user: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// GET /metrics answers in Prometheus's text format to this machine, not
+// through a proxy, and everyone on --metrics-addr; it counts ceremonies by
+// outcome and times routes and commits.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "metrics.db")
+	mustRun(t, runOpts{dir: dir, stdin: "right password\n"}, "user", "add", "counted", "--password-stdin", "--db", db)
+	metricsPort, err := proctest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(metricsPort)
+	srv := startServer(t, runOpts{dir: dir}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db, "--metrics-addr", metricsAddr)
+	c := srv.client(nil)
+	if status, _ := srv.login(c, "counted", "wrong password"); status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", status)
+	}
+	if status, _ := srv.login(c, "counted", "right password"); status != http.StatusSeeOther {
+		t.Fatalf("right password: %d", status)
+	}
+	scrape := func(url string, header ...string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := scrape(srv.base + "/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("GET /metrics from this machine: %d", status)
+	}
+	for _, want := range []string{
+		`passkeyd_ceremonies_total{kind="password",outcome="login_failed"} 1`,
+		`passkeyd_ceremonies_total{kind="password",outcome="ok"} 1`,
+		`passkeyd_store_commit_seconds_count{kind="login"} 1`,
+		`passkeyd_http_request_duration_seconds_count{code="303",route="POST /login"} 1`,
+		`passkeyd_password_hash_queue 0`,
+		`passkeyd_sessions_active 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if status, _ := scrape(srv.base+"/metrics", "X-Forwarded-For", "203.0.113.9"); status != http.StatusNotFound {
+		t.Errorf("GET /metrics through a proxy: %d, want 404", status)
+	}
+	if status, body := scrape("http://" + metricsAddr + "/metrics"); status != http.StatusOK || !strings.Contains(body, "passkeyd_ceremonies_total") {
+		t.Errorf("GET /metrics on --metrics-addr: %d", status)
 	}
 }

@@ -69,6 +69,7 @@ type serveConfig struct {
 	maxConns           int
 	maxConnsPerAddr    int
 	auditRetention     time.Duration
+	metricsAddr        string
 	// addrSet says --addr (or PASSKEYD_ADDR) was given.
 	addrSet          bool
 	tls              string
@@ -94,6 +95,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.Var(&c.trustedProxies, "trusted-proxy", "network (CIDR) of a reverse proxy in front of passkeyd, repeatable: only from it is X-Forwarded-For believed, for the limits per client address")
 	fs.Float64Var(&c.clientRate, "client-rate", 5, "passkey ceremonies and password logins one client address may start a second on this instance, after a burst of --client-burst (0: no limit, for load tests)")
 	fs.IntVar(&c.clientBurst, "client-burst", 100, "the burst of --client-rate")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "also serve GET /metrics to everyone on this address (the main address serves it to this machine only)")
 	fs.DurationVar(&c.auditRetention, "audit-retention", passkeyd.DefaultAuditRetention, "how long the audit log keeps an event")
 	fs.IntVar(&c.maxConns, "max-conns", 0, "most connections open at once (default 10000, or fewer when the file limit is lower)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", defaultMaxConnsPerAddr, "most connections one client address may hold open (a --trusted-proxy has no limit)")
@@ -263,12 +265,14 @@ func serve(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
+	// Half the cores at most hash passwords, so a burst of password
+	// attempts leaves the rest to passkey logins and everything else.
+	hasher := password.NewHasher(password.DefaultParams(), max(1, runtime.GOMAXPROCS(0)/2))
+	m := newMetrics()
 	deps := passkeyd.Deps{
-		Users: b,
-		Store: b,
-		// Half the cores at most hash passwords, so a burst of password
-		// attempts leaves the rest to passkey logins and everything else.
-		Passwords: passkeyd.HashedPasswords(password.NewHasher(password.DefaultParams(), max(1, runtime.GOMAXPROCS(0)/2)), b),
+		Users:     b,
+		Store:     b,
+		Passwords: passkeyd.HashedPasswords(hasher, b),
 	}
 	health, ready := b.Ping, b.Ready
 	if c.sessions != "db" {
@@ -313,15 +317,18 @@ func serve(ctx context.Context, e env, args []string) error {
 		AddressRate:        addressRate(c.clientRate),
 		AddressBurst:       c.clientBurst,
 		AuditRetention:     c.auditRetention,
+		Metrics:            m,
 		Logger:             logger,
 	}, deps)
 	if err != nil {
 		return err
 	}
-	s, err := site.New(site.Config{Origins: origins, Logger: logger}, site.Deps{
+	m.watch(hasher, passkeys)
+	s, err := site.New(site.Config{Origins: origins, Logger: logger, Instrument: m.instrument}, site.Deps{
 		Passkeys: passkeys,
 		Health:   health,
 		Ready:    ready,
+		Metrics:  m.handler(),
 	})
 	if err != nil {
 		return err
@@ -353,6 +360,16 @@ func serve(ctx context.Context, e env, args []string) error {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
+	// The metrics listener is open before the server says it listens,
+	// so that a scrape right after that line finds it.
+	var metricsLn net.Listener
+	if c.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", c.metricsAddr); err != nil {
+			return fmt.Errorf("listen on --metrics-addr %s: %w", c.metricsAddr, err)
+		}
+		defer metricsLn.Close()
+		logger.Info("metrics listening", "addr", metricsLn.Addr().String())
+	}
 	logger.Info("passkeyd listening", "addr", ln.Addr().String(), "origin", strings.Join(origins, ","), "db", redactDSN(c.db))
 	if e.ready != nil {
 		e.ready(ln.Addr().String())
@@ -360,8 +377,16 @@ func serve(ctx context.Context, e env, args []string) error {
 	sweepCtx, stopSweeping := context.WithCancel(ctx)
 	defer stopSweeping()
 	go passkeys.Run(sweepCtx)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() { errc <- msrv.Serve(metricsLn) }()
+		defer msrv.Close()
+	}
+
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -25,6 +26,9 @@ type Config struct {
 	Origins []string
 	// Logger receives one line per request and every fault.
 	Logger *slog.Logger
+	// Instrument, when set, wraps the handler of each route, by its
+	// pattern: the server measures each route's latency with it.
+	Instrument func(pattern string, h http.Handler) http.Handler
 }
 
 // Deps are what the site is built on.
@@ -37,6 +41,9 @@ type Deps struct {
 	// Ready reports whether the site can serve: the database takes a
 	// write and is the one opened, the session store answers: /readyz.
 	Ready func(ctx context.Context) error
+	// Metrics, when set, serves GET /metrics to clients on this machine
+	// (a loopback peer, not through a proxy).
+	Metrics http.Handler
 }
 
 // Site serves passkeyd's pages and API.
@@ -50,14 +57,19 @@ type Site struct {
 	routes []string
 }
 
-// router is a ServeMux that keeps the patterns registered on it.
+// router is a ServeMux that keeps the patterns registered on it, and
+// instruments each route when asked to.
 type router struct {
-	mux      *http.ServeMux
-	patterns []string
+	mux        *http.ServeMux
+	patterns   []string
+	instrument func(pattern string, h http.Handler) http.Handler
 }
 
 func (r *router) Handle(pattern string, h http.Handler) {
 	r.patterns = append(r.patterns, pattern)
+	if r.instrument != nil {
+		h = r.instrument(pattern, h)
+	}
 	r.mux.Handle(pattern, h)
 }
 
@@ -99,7 +111,7 @@ func (s *Site) Secure() bool { return s.secure }
 
 // Handler returns the site with all its middleware.
 func (s *Site) Handler() (http.Handler, error) {
-	pages := &router{mux: http.NewServeMux()}
+	pages := &router{mux: http.NewServeMux(), instrument: s.cfg.Instrument}
 	pages.HandleFunc("GET /{$}", s.home)
 	pages.HandleFunc("GET /login", s.loginForm)
 	pages.HandleFunc("POST /login", s.loginSubmit)
@@ -134,6 +146,9 @@ func (s *Site) Handler() (http.Handler, error) {
 	root.Handle("GET /static/", s.views.static())
 	root.HandleFunc("GET /healthz", s.healthz)
 	root.HandleFunc("GET /readyz", s.readyz)
+	if s.deps.Metrics != nil {
+		root.Handle("GET /metrics", localOnly(s.deps.Metrics))
+	}
 	root.Handle("/", app)
 
 	var h http.Handler = root
@@ -141,4 +156,18 @@ func (s *Site) Handler() (http.Handler, error) {
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)
 	return h, nil
+}
+
+// localOnly serves h to clients on this machine only: a loopback peer that
+// is not a proxy passing a request on (no X-Forwarded-For). Anyone else
+// gets 404, as for a route that does not exist.
+func localOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !peer.Addr().Unmap().IsLoopback() || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -141,3 +141,13 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, 
 func KeyBefore(t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli()))
 }
+
+// CountSessions implements passkeyd.SessionCounter: the sessions that
+// have not ended at now (a scan: for a gauge read once a scrape).
+func (s *Store) CountSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	if err := s.c.QueryRow(ctx, `SELECT COUNT(*) FROM passkeyd_sessions WHERE expires_at > $1`, micros(now)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, nil
+}
