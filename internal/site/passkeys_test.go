@@ -266,3 +266,33 @@ func TestPasskeysPagePagination(t *testing.T) {
 		t.Fatalf("page=abc: %d, want 400", r.StatusCode)
 	}
 }
+
+// A passkey disabled as a possible clone is explained on the passkeys
+// page, with what to do; enabling it again takes the notice away.
+func TestPasskeysPageCloneNotice(t *testing.T) {
+	ts := newTestServer(t, testOpts{})
+	ts.addUser("cloned", "correct horse battery")
+	c := ts.client()
+	ts.login(c, "cloned", "correct horse battery")
+	a := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{DeviceBound: true})
+	p := ts.registerPasskey(c, a, "Key")
+	// A login (counter 1), then the counter again: a possible clone.
+	for i, want := range []int{http.StatusSeeOther, http.StatusUnauthorized} {
+		b := ts.client()
+		if r := ts.postForm(b, "/login", url.Values{"passkey": {ts.passkeyForm(b, a)}}.Encode()); r.StatusCode != want {
+			t.Fatalf("login %d: %d, want %d", i, r.StatusCode, want)
+		}
+		a.SetSignCount(a.Credentials()[0].ID, 0)
+	}
+	page := ts.get(c, "/passkeys")
+	notes := find(page.body, "div", "data-passkey-id", p.ID)
+	if len(notes) != 1 || !strings.Contains(text(page.body, notes[0]), "may have been copied") {
+		t.Fatalf("no notice of the disabled possible clone on the page:\n%s", page.body)
+	}
+	if r := ts.postForm(c, "/passkeys/"+p.ID+"/toggle", ""); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("enable: %d", r.StatusCode)
+	}
+	if page := ts.get(c, "/passkeys"); len(find(page.body, "div", "data-passkey-id", p.ID)) != 0 {
+		t.Fatal("the notice stays after the passkey was enabled again")
+	}
+}
