@@ -69,6 +69,9 @@ type UserStore interface {
 	SetPasswordHash(ctx context.Context, userID, hash string) error
 	// RecordLogin notes a successful login at the given time.
 	RecordLogin(ctx context.Context, userID string, at time.Time) error
+	// DeleteUser deletes the user with their passkeys and the sessions
+	// the store keeps, at once; ErrNotFound when there is no such user.
+	DeleteUser(ctx context.Context, id string) error
 }
 
 // MaxUsernameLength is the longest username accepted, in bytes.

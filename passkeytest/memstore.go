@@ -627,3 +627,24 @@ func (m *MemoryStore) DeleteAuditEvents(_ context.Context, t time.Time) (int64, 
 	m.audit = kept
 	return n, nil
 }
+
+// DeleteUser implements passkeyd.UserStore.
+func (m *MemoryStore) DeleteUser(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[id]; !ok {
+		return passkeyd.ErrNotFound
+	}
+	delete(m.users, id)
+	for k, p := range m.passkeys {
+		if p.UserID == id {
+			delete(m.passkeys, k)
+		}
+	}
+	for k, sess := range m.sessions {
+		if sess.UserID == id {
+			delete(m.sessions, k)
+		}
+	}
+	return nil
+}

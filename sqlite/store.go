@@ -105,6 +105,12 @@ func (d *DB) DeleteUsedChallenges(ctx context.Context, t time.Time) (int64, erro
 	return d.q.DeleteUsedChallenges(ctx, t)
 }
 
+// DeleteUser deletes the user with their passkeys and sessions, in one
+// transaction; passkeyd.ErrNotFound when there is none.
+func (d *DB) DeleteUser(ctx context.Context, id string) error {
+	return d.q.DeleteUser(ctx, id)
+}
+
 // DeleteUserSessions deletes the user's sessions but the one with key keep
 // (nil keeps none).
 func (d *DB) DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error) {

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Users", testUsers},
 		{"UsernameCaseInsensitive", testUsernameCase},
 		{"UserUpdates", testUserUpdates},
+		{"DeleteUser", testDeleteUser},
 		{"NotFound", testNotFound},
 		// Passkeys.
 		{"Passkeys", testPasskeys},

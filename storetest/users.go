@@ -126,3 +126,29 @@ func testNotFound(t *testing.T, s Store) {
 		}
 	}
 }
+
+// testDeleteUser checks that deleting a user deletes their passkeys and
+// sessions with them, and nobody else's.
+func testDeleteUser(t *testing.T, s Store) {
+	ctx := context.Background()
+	gone, kept := mustUser(t, s, "gone"), mustUser(t, s, "kept")
+	goneKey, keptKey := mustPasskey(t, s, gone.ID, time.Now()), mustPasskey(t, s, kept.ID, time.Now())
+	goneSession, keptSession := mustSession(t, s, gone.ID, time.Now()), mustSession(t, s, kept.ID, time.Now())
+	if err := s.DeleteUser(ctx, gone.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	if _, err := s.UserByID(ctx, gone.ID); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("the deleted user: %v, want ErrNotFound", err)
+	}
+	if _, err := s.PasskeyByCredentialID(ctx, goneKey.CredentialID); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("the deleted user's passkey: %v, want ErrNotFound", err)
+	}
+	wantNoSession(t, s, goneSession.Key)
+	if _, err := s.PasskeyByCredentialID(ctx, keptKey.CredentialID); err != nil {
+		t.Errorf("another user's passkey: %v", err)
+	}
+	wantSession(t, s, keptSession)
+	if err := s.DeleteUser(ctx, gone.ID); !errors.Is(err, passkeyd.ErrNotFound) {
+		t.Errorf("deleting a deleted user: %v, want ErrNotFound", err)
+	}
+}

@@ -305,23 +305,24 @@ func TestEnvTwins(t *testing.T) {
 	}
 
 	// Flags win over bad values in the environment.
+	mustRun(t, runOpts{dir: dir, stdin: "env user password\n"}, "user", "add", "envuser", "--password-stdin", "--db", db)
 	srv = startServer(t, runOpts{dir: dir, env: []string{
 		"PASSKEYD_ADDR=nonsense", "PASSKEYD_TLS=bogus", "PASSKEYD_DB=mysql://x", "PASSKEYD_ATTACHMENT=usb",
 	}}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db, "--attachment", "platform")
-	if status, who := srv.login(srv.client(nil), demoUsername, demoPassword); status != http.StatusSeeOther || who != demoUsername {
-		t.Errorf("demo login: status %d as %q", status, who)
+	if status, who := srv.login(srv.client(nil), "envuser", "env user password"); status != http.StatusSeeOther || who != "envuser" {
+		t.Errorf("login: status %d as %q", status, who)
 	}
 	if code := srv.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}
 	// PASSKEYD_DB works for the other commands too.
-	if r := mustRun(t, runOpts{dir: dir, env: []string{"PASSKEYD_DB=" + db}}, "user", "list"); !strings.Contains(r.stdout, demoUsername) {
+	if r := mustRun(t, runOpts{dir: dir, env: []string{"PASSKEYD_DB=" + db}}, "user", "list"); !strings.Contains(r.stdout, "envuser") {
 		t.Errorf("user list with PASSKEYD_DB:\n%s", r.stdout)
 	}
 }
 
 // TestDemo checks that --demo makes the demo account once and then leaves
-// it alone.
+// it alone, and that a start without --demo removes it.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -354,6 +355,21 @@ func TestDemo(t *testing.T) {
 	r := mustRun(t, runOpts{dir: dir}, "user", "list", "--db", db)
 	if n := strings.Count(r.stdout, demoUsername); n != 1 {
 		t.Errorf("%d demo accounts:\n%s", n, r.stdout)
+	}
+
+	// Without --demo the account, whose password is published, is gone.
+	srv = startServer(t, runOpts{dir: dir}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db)
+	if !srv.logged("the demo account was removed") {
+		t.Error("no warning that the demo account was removed")
+	}
+	if status, _ := srv.login(srv.client(nil), demoUsername, "a new demo password"); status != http.StatusUnauthorized {
+		t.Errorf("demo login without --demo: status %d, want 401", status)
+	}
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if r := mustRun(t, runOpts{dir: dir}, "user", "list", "--db", db); strings.Contains(r.stdout, demoUsername) {
+		t.Errorf("the demo account is still there:\n%s", r.stdout)
 	}
 }
 

@@ -264,6 +264,8 @@ func serve(ctx context.Context, e env, args []string) error {
 		if err := ensureDemoUser(ctx, b, logger); err != nil {
 			return err
 		}
+	} else if err := removeDemoUser(ctx, b, logger); err != nil {
+		return err
 	}
 	// Half the cores at most hash passwords, so a burst of password
 	// attempts leaves the rest to passkey logins and everything else.
@@ -458,6 +460,24 @@ func ensureDemoUser(ctx context.Context, b backend.Backend, logger *slog.Logger)
 		return fmt.Errorf("create demo user: %w", err)
 	}
 	logger.Info("demo account ready", "username", demoUsername)
+	return nil
+}
+
+// removeDemoUser deletes the demo account, whose password is published,
+// when the server starts without --demo: it exists only while --demo is
+// given.
+func removeDemoUser(ctx context.Context, b backend.Backend, logger *slog.Logger) error {
+	u, err := b.UserByUsername(ctx, demoUsername)
+	if errors.Is(err, passkeyd.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up demo user: %w", err)
+	}
+	if err := b.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, passkeyd.ErrNotFound) {
+		return fmt.Errorf("remove demo user: %w", err)
+	}
+	logger.Warn("the demo account was removed: its password is published, and the server started without --demo", "username", demoUsername)
 	return nil
 }
 

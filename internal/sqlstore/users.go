@@ -126,6 +126,30 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) er
 	return s.updateOne(ctx, "record login", `UPDATE passkeyd_users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
 }
 
+// DeleteUser implements passkeyd.UserStore. No foreign key ties the
+// passkeys and sessions to the user (an app's users may live elsewhere),
+// so they are deleted here, in the same transaction.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.c.Write(ctx, func(tx Tx) error {
+		n, err := rowsAffected(tx.Exec(`DELETE FROM passkeyd_users WHERE id = $1`, id))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return passkeyd.ErrNotFound
+		}
+		if _, err := tx.Exec(`DELETE FROM passkeyd_passkeys WHERE user_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`DELETE FROM passkeyd_sessions WHERE user_id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
 // updateOne runs an UPDATE of one row and reports ErrNotFound when
 // no row had that id.
 func (s *Store) updateOne(ctx context.Context, what, query string, args ...any) error {
