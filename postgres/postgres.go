@@ -58,6 +58,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -104,6 +105,27 @@ type DB struct {
 
 	db      *sql.DB
 	commits atomic.Uint64
+	// readOnly is set by OpenReadOnly.
+	readOnly bool
+}
+
+// OpenReadOnly connects as Open does, in sessions whose transactions are
+// read-only (default_transaction_read_only): every write fails. Migrate
+// then only checks that the schema is up to date.
+func OpenReadOnly(ctx context.Context, dsn string) (*DB, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, errors.New("postgres: the database URL does not parse")
+	}
+	q := u.Query()
+	q.Set("default_transaction_read_only", "on")
+	u.RawQuery = q.Encode()
+	d, err := Open(ctx, u.String())
+	if err != nil {
+		return nil, err
+	}
+	d.readOnly = true
+	return d, nil
 }
 
 // Open connects to the PostgreSQL database named by dsn and checks that it
@@ -201,6 +223,12 @@ func (d *DB) Migrate(ctx context.Context) error {
 	ms, err := migrate.Load(migrationFiles, "migrations")
 	if err != nil {
 		return err
+	}
+	if d.readOnly {
+		if err := migrate.Check(ctx, d.db, ms); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		return nil
 	}
 	baseline, err := migrate.LoadBaseline(migrationFiles, "migrations")
 	if err != nil {

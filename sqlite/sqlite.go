@@ -73,6 +73,45 @@ type DB struct {
 
 	commits atomic.Uint64
 	writes  atomic.Uint64
+
+	// readOnly is set by OpenReadOnly: there is no writer, and every
+	// write fails with ErrReadOnly.
+	readOnly bool
+}
+
+// ErrReadOnly is the error of a write to a database opened with
+// OpenReadOnly.
+var ErrReadOnly = errors.New("sqlite: the database was opened read-only")
+
+// OpenReadOnly opens the existing SQLite database at path for reading
+// only: SQLite opens the file read-only and refuses every write, so the
+// process needs no write access to it. It neither creates nor migrates.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: database path %q: empty, or with '?' or '#'", path)
+	}
+	file, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "query_only(1)")
+	q.Set("mode", "ro")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err == nil {
+		err = read.PingContext(ctx)
+	}
+	if err != nil {
+		if read != nil {
+			read.Close()
+		}
+		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
+	}
+	d := &DB{path: path, file: file, read: read, readOnly: true, quit: make(chan struct{}), done: make(chan struct{})}
+	close(d.done)
+	d.q = sqlstore.New(conn{d})
+	return d, nil
 }
 
 // Open opens (creating it when missing) the SQLite database at path. It
@@ -174,6 +213,9 @@ const (
 // taken it, the caller waits for the commit (a few milliseconds), so that
 // it never reports failure for a write that was committed.
 func (d *DB) writeTx(ctx context.Context, fn func(tx sqlstore.Tx) error) error {
+	if d.readOnly {
+		return ErrReadOnly
+	}
 	job := &writeJob{fn: fn, done: make(chan error, 1)}
 	select {
 	case <-d.quit:
@@ -405,11 +447,19 @@ func (d *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// Migrate brings the schema up to date; it is safe to run again.
+// Migrate brings the schema up to date; it is safe to run again. On a
+// database opened read-only it only checks that the schema is up to date.
 func (d *DB) Migrate(ctx context.Context) error {
 	ms, err := migrate.Load(migrationFiles, "migrations")
 	if err != nil {
 		return err
+	}
+	if d.readOnly {
+		// Opened read-only: the schema is checked, not changed.
+		if err := migrate.Check(ctx, d.read, ms); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		return nil
 	}
 	baseline, err := migrate.LoadBaseline(migrationFiles, "migrations")
 	if err != nil {
@@ -535,7 +585,12 @@ func (d *DB) Ready(ctx context.Context) error {
 
 // SQL returns a handle on the file that may write, beside the writer, for
 // tools and tests.
-func (d *DB) SQL() *sql.DB { return d.write }
+func (d *DB) SQL() *sql.DB {
+	if d.readOnly {
+		return d.read
+	}
+	return d.write
+}
 
 // Close stops the writer, after the batch it is committing, and closes
 // the database. Writes still queued fail with ErrClosed. It may be called
@@ -549,7 +604,10 @@ func (d *DB) Close() error {
 			st.(*sql.Stmt).Close()
 			return true
 		})
-		err = errors.Join(d.read.Close(), d.write.Close())
+		err = d.read.Close()
+		if d.write != nil {
+			err = errors.Join(err, d.write.Close())
+		}
 	})
 	return err
 }

@@ -51,7 +51,7 @@ func keysList(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("keys list: unexpected argument %q", pos[0])
 	}
-	b, err := openBackend(ctx, *dsn)
+	b, err := openReadOnly(ctx, *dsn)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/passkeyd/passkeyd/internal/backend"
@@ -26,9 +29,26 @@ func addDBFlag(fs *flag.FlagSet) *string {
 // date. A database that cannot be opened within connectTimeout is a usage
 // error (exit status 2), with the reason on one line.
 func openBackend(ctx context.Context, dsn string) (backend.Backend, error) {
+	return openWith(ctx, dsn, backend.Open)
+}
+
+// openReadOnly opens the database for a command that only reads: read-
+// only, so that it needs no write access, with its schema checked, not
+// migrated. A SQLite file that does not exist yet is made and migrated,
+// as by every command.
+func openReadOnly(ctx context.Context, dsn string) (backend.Backend, error) {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return openBackend(ctx, dsn)
+		}
+	}
+	return openWith(ctx, dsn, backend.OpenReadOnly)
+}
+
+func openWith(ctx context.Context, dsn string, open func(context.Context, string) (backend.Backend, error)) (backend.Backend, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	b, err := backend.Open(ctx, dsn)
+	b, err := open(ctx, dsn)
 	if errors.Is(err, backend.ErrUnknownScheme) {
 		return nil, usagef("--db %q: %v", redactDSN(dsn), err)
 	}

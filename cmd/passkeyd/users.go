@@ -148,7 +148,7 @@ func auditCmd(ctx context.Context, e env, args []string) error {
 	if len(pos) > 1 || *limit < 1 {
 		return usagef("audit: want \"audit [USER] [-n N]\" with N at least 1")
 	}
-	b, err := openBackend(ctx, *dsn)
+	b, err := openReadOnly(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func userList(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("user list: unexpected argument %q", pos[0])
 	}
-	b, err := openBackend(ctx, *dsn)
+	b, err := openReadOnly(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func passkeyList(ctx context.Context, e env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("passkey list: give exactly one username")
 	}
-	b, err := openBackend(ctx, *dsn)
+	b, err := openReadOnly(ctx, *dsn)
 	if err != nil {
 		return err
 	}

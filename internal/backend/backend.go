@@ -29,6 +29,19 @@ type Backend interface {
 // ErrUnknownScheme is returned for a URL that names neither backend.
 var ErrUnknownScheme = errors.New("want sqlite:PATH or postgres://URL")
 
+// OpenReadOnly opens the database named by dsn for reading only: every
+// write fails, and Migrate only checks the schema.
+func OpenReadOnly(ctx context.Context, dsn string) (Backend, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return sqlite.OpenReadOnly(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return postgres.OpenReadOnly(ctx, dsn)
+	default:
+		return nil, ErrUnknownScheme
+	}
+}
+
 // Open opens the database named by dsn; it does not migrate.
 func Open(ctx context.Context, dsn string) (Backend, error) {
 	switch {

@@ -191,3 +191,16 @@ func renameLegacyTable(ctx context.Context, tx *sql.Tx, d Dialect, migrations []
 	}
 	return nil
 }
+
+// Check reports, without writing, whether the database is at the last of
+// migrations: for a database opened read-only, which cannot be migrated.
+func Check(ctx context.Context, db *sql.DB, migrations []Migration) error {
+	var current int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+Table).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version (is the database migrated? run passkeyd migrate): %w", err)
+	}
+	if n := len(migrations); n > 0 && current != migrations[n-1].Version {
+		return fmt.Errorf("database schema version %d, this program's is %d: run passkeyd migrate", current, migrations[n-1].Version)
+	}
+	return nil
+}
