@@ -52,7 +52,7 @@ func TestUserAndServe(t *testing.T) {
 	}
 
 	srv := startServer(t, o, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db)
-	if !strings.HasPrefix(srv.base, "http://127.0.0.1:") {
+	if !strings.HasPrefix(srv.addr, "127.0.0.1:") || !strings.HasPrefix(srv.base, "http://") {
 		t.Fatalf("listening at %s", srv.base)
 	}
 	for _, tt := range []struct {
@@ -291,7 +291,7 @@ func TestEnvTwins(t *testing.T) {
 	srv := startServer(t, runOpts{dir: dir, env: []string{
 		"PASSKEYD_ADDR=127.0.0.1:0", "PASSKEYD_TLS=off", "PASSKEYD_DB=" + db, "PASSKEYD_DEMO=true",
 	}})
-	if !strings.HasPrefix(srv.base, "http://127.0.0.1:") {
+	if !strings.HasPrefix(srv.addr, "127.0.0.1:") || !strings.HasPrefix(srv.base, "http://") {
 		t.Errorf("listening at %s, want PASSKEYD_ADDR and PASSKEYD_TLS applied", srv.base)
 	}
 	if status, who := srv.login(srv.client(nil), demoUsername, demoPassword); status != http.StatusSeeOther || who != demoUsername {

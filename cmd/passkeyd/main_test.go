@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -151,7 +152,10 @@ func startServer(t *testing.T, o runOpts, args ...string) *server {
 	if strings.Contains(line, "origin=https://") {
 		scheme = "https"
 	}
-	s.base = scheme + "://" + s.addr
+	// The site answers for its origin's host name only (localhost by
+	// default), not for the address it listens on.
+	_, port, _ := net.SplitHostPort(s.addr)
+	s.base = scheme + "://localhost:" + port
 	return s
 }
 

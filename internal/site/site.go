@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
@@ -141,6 +143,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	app = s.limitBody(app)
 	app = s.deps.Passkeys.Handler(app)
 	app = withDeadline(app)
+	app = s.checkHost(app)
 
 	root := http.NewServeMux()
 	root.Handle("GET /static/", s.views.static())
@@ -169,5 +172,34 @@ func localOnly(h http.Handler) http.Handler {
 			return
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// checkHost answers 421 Misdirected Request to a request whose Host names
+// none of the origins' hosts: the site answers only for its own names, so a
+// page is never served (nor a cookie set) under a name an attacker
+// pointed at it. Health checks and static files, which a load balancer
+// asks for by address, are not checked.
+func (s *Site) checkHost(next http.Handler) http.Handler {
+	hosts := map[string]bool{}
+	for _, o := range s.cfg.Origins {
+		if u, err := url.Parse(o); err == nil {
+			hosts[strings.ToLower(u.Hostname())] = true
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The name decides, not the port: a proxy may pass the port on
+		// or not, and the name is what an attacker would change.
+		name := r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			name = h
+		}
+		if !hosts[strings.ToLower(strings.Trim(name, "[]"))] {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			_, _ = w.Write([]byte("This server does not answer for that host name. Use " + s.cfg.Origins[0] + "\n"))
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -404,3 +404,29 @@ func TestTestHelpers(t *testing.T) {
 		t.Errorf("find span[data-x] = %d elements, want 1", n)
 	}
 }
+
+// A request for a host name that is none of the origins' is answered 421
+// and never reaches a page; the port does not matter, and health checks,
+// which a load balancer asks for by address, are not checked.
+func TestHostMustBeTheOrigins(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testOpts{})
+	for _, tt := range []struct {
+		host, path string
+		want       int
+	}{
+		{"evil.example", "/login", http.StatusMisdirectedRequest},
+		{"evil.example", "/api/session", http.StatusMisdirectedRequest},
+		{"localhost:1", "/login", http.StatusOK},
+		{"LOCALHOST", "/login", http.StatusOK},
+		{"evil.example", "/healthz", http.StatusOK},
+		{"10.0.0.7:8000", "/readyz", http.StatusOK},
+	} {
+		req := ts.request(http.MethodGet, tt.path, nil)
+		req.Host = tt.host
+		r := ts.do(ts.client(), req)
+		if r.StatusCode != tt.want {
+			t.Errorf("GET %s with Host %q: %d, want %d", tt.path, tt.host, r.StatusCode, tt.want)
+		}
+	}
+}
