@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -137,30 +138,26 @@ func truncate(s string, n int) string {
 // 503, and logs why at ERROR: a database that takes no writes, or whose
 // file was deleted or replaced, needs an operator.
 func (s *Site) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := s.deps.Ready(ctx); err != nil {
-		s.log.ErrorContext(r.Context(), "not ready", "err", err)
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready"))
-		return
-	}
-	_, _ = w.Write([]byte("ready"))
+	s.probe(w, r, s.deps.Ready, "ready", "not ready", slog.LevelError)
 }
 
 // healthz answers 200 "ok" while the database answers, else 503.
 func (s *Site) healthz(w http.ResponseWriter, r *http.Request) {
+	s.probe(w, r, s.deps.Health, "ok", "unavailable", slog.LevelWarn)
+}
+
+// probe answers a health check: up while check passes within
+// healthTimeout, else 503 with down, logged at level.
+func (s *Site) probe(w http.ResponseWriter, r *http.Request, check func(context.Context) error, up, down string, level slog.Level) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.deps.Health(ctx); err != nil {
-		s.log.WarnContext(r.Context(), "health check failed", "err", err)
+	if err := check(ctx); err != nil {
+		s.log.Log(r.Context(), level, down, "path", r.URL.Path, "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("unavailable"))
+		_, _ = w.Write([]byte(down))
 		return
 	}
-	_, _ = w.Write([]byte("ok"))
+	_, _ = w.Write([]byte(up))
 }
