@@ -201,8 +201,9 @@ func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, status
 // LogFailure logs a request's failure at the level it deserves: a fault
 // of ours (5xx) at ERROR, once, with its cause, which the client never
 // sees; too many password logins at once (busy) at WARN, since it is the
-// load, not a fault; a client's mistake, or a client that went away, at
-// DEBUG or INFO only, so that no client can fill the log with errors.
+// load, not a fault; a client's mistake with a cause to tell (a refused
+// login, a cut body), or a client that went away, at INFO, so that no
+// client can fill the log with errors.
 func LogFailure(log *slog.Logger, r *http.Request, status int, err error) {
 	e := Classify(err)
 	ctx := r.Context()
@@ -215,7 +216,7 @@ func LogFailure(log *slog.Logger, r *http.Request, status int, err error) {
 	case status >= 500:
 		log.ErrorContext(ctx, "request failed", attrs...)
 	case e.Err != nil:
-		log.DebugContext(ctx, "request refused", attrs...)
+		log.InfoContext(ctx, "request refused", attrs...)
 	}
 }
 

@@ -57,7 +57,7 @@ func TestLogFailureLevels(t *testing.T) {
 		{"the database away", context.Background(), 503, passkeyd.ErrUnavailable, slog.LevelError},
 		{"too many password logins at once", context.Background(), 503, passkeyd.ErrBusy.Wrap(context.DeadlineExceeded), slog.LevelWarn},
 		{"a client that went away", gone, 500, context.Canceled, slog.LevelInfo},
-		{"a client's mistake", context.Background(), 400, passkeyd.NewError("invalid_json", "x").Wrap(errors.New("cause")), slog.LevelDebug},
+		{"a client's mistake", context.Background(), 400, passkeyd.NewError("invalid_json", "x").Wrap(errors.New("cause")), slog.LevelInfo},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &levels{}
