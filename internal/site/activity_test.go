@@ -11,15 +11,15 @@ import (
 func TestActivityPage(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
+	ts.addUser(t, alice, alicePw)
 	// A wrong password first, then the right one.
-	r := ts.postForm(ts.client(), "/login", url.Values{"username": {alice}, "password": {"wrong"}}.Encode())
+	r := ts.postForm(t, ts.client(t), "/login", url.Values{"username": {alice}, "password": {"wrong"}}.Encode())
 	if r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", r.StatusCode)
 	}
-	c := ts.client()
-	ts.login(c, alice, alicePw)
-	page := ts.get(c, "/activity")
+	c := ts.client(t)
+	ts.login(t, c, alice, alicePw)
+	page := ts.get(t, c, "/activity")
 	if page.StatusCode != http.StatusOK {
 		t.Fatalf("GET /activity = %d", page.StatusCode)
 	}
@@ -35,7 +35,7 @@ func TestActivityPage(t *testing.T) {
 	if got := text(page.body, find(page.body, "td", "class", "activity-what")[0]); got != "Log in with your password" {
 		t.Errorf("the newest row says %q", got)
 	}
-	if r := ts.get(ts.client(), "/activity"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Factivity" {
+	if r := ts.get(t, ts.client(t), "/activity"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login?next=%2Factivity" {
 		t.Errorf("anonymous GET /activity = %d to %q, want a redirect to the login", r.StatusCode, r.Header.Get("Location"))
 	}
 }

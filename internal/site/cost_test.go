@@ -31,8 +31,8 @@ func cpuTime(t *testing.T) time.Duration {
 func TestLoginFailureCostsAnArgon2Verification(t *testing.T) {
 	params := password.Params{Memory: 32 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 	ts := newTestServer(t, testOpts{params: params})
-	ts.addUser(alice, alicePw)
-	hash := ts.user(alice).PasswordHash
+	ts.addUser(t, alice, alicePw)
+	hash := ts.user(t, alice).PasswordHash
 
 	ctx := context.Background()
 	verify := time.Duration(1<<63 - 1)
@@ -48,9 +48,9 @@ func TestLoginFailureCostsAnArgon2Verification(t *testing.T) {
 		{"unknown user", "nobody@example.com"},
 		{"invalid username", "bad\x01name"},
 	} {
-		c := ts.client()
+		c := ts.client(t)
 		start := cpuTime(t)
-		r := ts.postForm(c, "/login", url.Values{"username": {tt.username}, "password": {"wrong password!"}}.Encode())
+		r := ts.postForm(t, c, "/login", url.Values{"username": {tt.username}, "password": {"wrong password!"}}.Encode())
 		took := cpuTime(t) - start
 		if r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("%s: status %d, want 401", tt.name, r.StatusCode)

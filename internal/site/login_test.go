@@ -21,7 +21,7 @@ const (
 func TestPasswordLogin(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	u := ts.addUser(alice, alicePw)
+	u := ts.addUser(t, alice, alicePw)
 
 	tests := []struct {
 		name, next, wantLocation string
@@ -32,26 +32,26 @@ func TestPasswordLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := ts.with(t)
-			c := ts.client()
+			ts := ts
+			c := ts.client(t)
 			form := url.Values{"username": {alice}, "password": {alicePw}, "passkey": {""}}
 			if tt.next != "" {
 				form.Set("next", tt.next)
 			}
-			r := ts.postForm(c, "/login", form.Encode())
+			r := ts.postForm(t, c, "/login", form.Encode())
 			if r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("status %d, want 303; body:\n%s", r.StatusCode, r.body)
 			}
 			if got := r.Header.Get("Location"); got != tt.wantLocation {
 				t.Errorf("Location %q, want %q", got, tt.wantLocation)
 			}
-			s := ts.assertLoggedIn(c, alice)
+			s := ts.assertLoggedIn(t, c, alice)
 			if s.User.ID != u.ID || s.User.DisplayName != alice {
 				t.Errorf("user %+v, want id %s", s.User, u.ID)
 			}
 		})
 	}
-	if ts.user(alice).LastLoginAt.IsZero() {
+	if ts.user(t, alice).LastLoginAt.IsZero() {
 		t.Error("last login not recorded")
 	}
 }
@@ -59,20 +59,20 @@ func TestPasswordLogin(t *testing.T) {
 func TestLoginUsernameIsCaseInsensitive(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser("test-user@sample.local", alicePw)
+	ts.addUser(t, "test-user@sample.local", alicePw)
 	for _, typed := range []string{"Test-User@Sample.Local", "TEST-USER@SAMPLE.LOCAL", "  test-user@sample.local "} {
-		c := ts.client()
-		ts.login(c, typed, alicePw)
+		c := ts.client(t)
+		ts.login(t, c, typed, alicePw)
 		// The account's own spelling, not what was typed.
-		ts.assertLoggedIn(c, "test-user@sample.local")
+		ts.assertLoggedIn(t, c, "test-user@sample.local")
 	}
 	// The password is not case-insensitive.
-	c := ts.client()
-	r := ts.postForm(c, "/login", url.Values{"username": {"test-user@sample.local"}, "password": {strings.ToUpper(alicePw)}}.Encode())
+	c := ts.client(t)
+	r := ts.postForm(t, c, "/login", url.Values{"username": {"test-user@sample.local"}, "password": {strings.ToUpper(alicePw)}}.Encode())
 	if r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("upper-cased password: status %d, want 401", r.StatusCode)
 	}
-	ts.assertAnonymous(c)
+	ts.assertAnonymous(t, c)
 }
 
 // TestLoginFailureIsGeneric checks that an unknown user, a user without a
@@ -80,8 +80,8 @@ func TestLoginUsernameIsCaseInsensitive(t *testing.T) {
 func TestLoginFailureIsGeneric(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
-	ts.addUser("bob", "")
+	ts.addUser(t, alice, alicePw)
+	ts.addUser(t, "bob", "")
 
 	type answer struct {
 		status     int
@@ -94,8 +94,8 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 		{"user without password", "bob", alicePw},
 		{"invalid username", "a\x01b", alicePw},
 	} {
-		c := ts.client()
-		r := ts.postForm(c, "/login", url.Values{"username": {tt.username}, "password": {tt.pw}, "next": {"/passkeys"}}.Encode())
+		c := ts.client(t)
+		r := ts.postForm(t, c, "/login", url.Values{"username": {tt.username}, "password": {tt.pw}, "next": {"/passkeys"}}.Encode())
 		if r.StatusCode != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, want 401", tt.name, r.StatusCode)
 		}
@@ -119,9 +119,9 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 		} else if got != *first {
 			t.Errorf("%s: answer %+v differs from the wrong-password answer %+v", tt.name, got, *first)
 		}
-		ts.assertAnonymous(c)
+		ts.assertAnonymous(t, c)
 	}
-	if !ts.user(alice).LastLoginAt.IsZero() {
+	if !ts.user(t, alice).LastLoginAt.IsZero() {
 		t.Error("a failed login was recorded as a login")
 	}
 }
@@ -129,61 +129,61 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
-	c := ts.client()
-	ts.login(c, alice, alicePw)
-	token := ts.sessionCookie(c).Value
-	if !ts.storedSession(token) {
+	ts.addUser(t, alice, alicePw)
+	c := ts.client(t)
+	ts.login(t, c, alice, alicePw)
+	token := ts.sessionCookie(t, c).Value
+	if !ts.storedSession(t, token) {
 		t.Fatal("the session is not in the store after login")
 	}
 
-	r := ts.postForm(c, "/logout", "")
+	r := ts.postForm(t, c, "/logout", "")
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
 		t.Fatalf("POST /logout: status %d, Location %q; want 303 to /", r.StatusCode, r.Header.Get("Location"))
 	}
-	ts.assertAnonymous(c)
+	ts.assertAnonymous(t, c)
 	// Destroyed server side: the old token, replayed, logs nobody in.
-	if ts.storedSession(token) {
+	if ts.storedSession(t, token) {
 		t.Error("the session is still in the store after logout")
 	}
-	ts.assertAnonymous(ts.clientWithToken(token))
+	ts.assertAnonymous(t, ts.clientWithToken(t, token))
 }
 
 func TestAPILogout(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
-	c := ts.client()
+	ts.addUser(t, alice, alicePw)
+	c := ts.client(t)
 
-	r := ts.do(c, ts.request(http.MethodPost, "/api/logout", nil))
+	r := ts.do(t, c, ts.request(t, http.MethodPost, "/api/logout", nil))
 	assertJSONError(t, r, http.StatusUnauthorized, "not_logged_in")
 
-	ts.login(c, alice, alicePw)
-	token := ts.sessionCookie(c).Value
-	if !ts.storedSession(token) {
+	ts.login(t, c, alice, alicePw)
+	token := ts.sessionCookie(t, c).Value
+	if !ts.storedSession(t, token) {
 		t.Fatal("the session is not in the store after login")
 	}
-	r = ts.do(c, ts.request(http.MethodPost, "/api/logout", nil))
+	r = ts.do(t, c, ts.request(t, http.MethodPost, "/api/logout", nil))
 	if r.StatusCode != http.StatusNoContent || r.body != "" {
 		t.Fatalf("POST /api/logout: status %d, body %q; want 204 and no body", r.StatusCode, r.body)
 	}
-	ts.assertAnonymous(c)
-	ts.assertAnonymous(ts.clientWithToken(token))
-	if ts.storedSession(token) {
+	ts.assertAnonymous(t, c)
+	ts.assertAnonymous(t, ts.clientWithToken(t, token))
+	if ts.storedSession(t, token) {
 		t.Error("the session is still in the store after logout")
 	}
 	// Logged out, the second logout is refused.
-	r = ts.do(c, ts.request(http.MethodPost, "/api/logout", nil))
+	r = ts.do(t, c, ts.request(t, http.MethodPost, "/api/logout", nil))
 	assertJSONError(t, r, http.StatusUnauthorized, "not_logged_in")
 }
 
 func TestAPISession(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	u := ts.addUser(alice, alicePw)
-	c := ts.client()
+	u := ts.addUser(t, alice, alicePw)
+	c := ts.client(t)
 
-	r := ts.get(c, "/api/session")
+	r := ts.get(t, c, "/api/session")
 	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, Content-Type %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
@@ -191,8 +191,8 @@ func TestAPISession(t *testing.T) {
 		t.Errorf("anonymous: %s", got)
 	}
 
-	ts.login(c, alice, alicePw)
-	r = ts.get(c, "/api/session")
+	ts.login(t, c, alice, alicePw)
+	r = ts.get(t, c, "/api/session")
 	want := `{"auth":{"cross_platform":null,"id":null,"name":null,"platform":null,"use_passkey":false},` +
 		`"user":{"display_name":"` + alice + `","id":"` + u.ID + `","username":"` + alice + `"}}`
 	if got := compactJSON(t, r.body); got != want {
@@ -236,8 +236,8 @@ func TestSessionCookie(t *testing.T) {
 	t.Parallel()
 	for _, plain := range []bool{false, true} {
 		ts := newTestServer(t, testOpts{plainHTTP: plain})
-		ts.addUser(alice, alicePw)
-		r := ts.login(ts.client(), alice, alicePw)
+		ts.addUser(t, alice, alicePw)
+		r := ts.login(t, ts.client(t), alice, alicePw)
 		var cookie *http.Cookie
 		for _, k := range r.Cookies() {
 			if k.Name == passkeyd.CookieName {
@@ -265,44 +265,44 @@ func TestSessionCookie(t *testing.T) {
 func TestSessionFixation(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
-	ts.addUser("bob", "bob's password")
-	ts.addUser("mallory", "mallory's password")
+	ts.addUser(t, alice, alicePw)
+	ts.addUser(t, "bob", "bob's password")
+	ts.addUser(t, "mallory", "mallory's password")
 
 	// Mallory's own session, planted in alice's browser.
-	m := ts.client()
-	ts.login(m, "mallory", "mallory's password")
-	planted := ts.sessionCookie(m).Value
-	if !ts.storedSession(planted) {
+	m := ts.client(t)
+	ts.login(t, m, "mallory", "mallory's password")
+	planted := ts.sessionCookie(t, m).Value
+	if !ts.storedSession(t, planted) {
 		t.Fatal("mallory's session is not in the store")
 	}
 	never := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
 
 	for _, token := range []string{planted, never} {
-		c := ts.clientWithToken(token)
-		ts.login(c, alice, alicePw)
-		after := ts.sessionCookie(c)
+		c := ts.clientWithToken(t, token)
+		ts.login(t, c, alice, alicePw)
+		after := ts.sessionCookie(t, c)
 		if after == nil || after.Value == token {
 			t.Fatalf("token %q was not renewed at login", token)
 		}
-		ts.assertLoggedIn(c, alice)
-		ts.assertAnonymous(ts.clientWithToken(token))
+		ts.assertLoggedIn(t, c, alice)
+		ts.assertAnonymous(t, ts.clientWithToken(t, token))
 	}
-	if ts.storedSession(planted) {
+	if ts.storedSession(t, planted) {
 		t.Error("the pre-login session is still in the store")
 	}
 
 	// Every login renews: logging in again (as someone else) in the same
 	// session drops the first login's token.
-	c := ts.client()
-	ts.login(c, alice, alicePw)
-	first := ts.sessionCookie(c).Value
-	ts.login(c, "bob", "bob's password")
-	if ts.sessionCookie(c).Value == first {
+	c := ts.client(t)
+	ts.login(t, c, alice, alicePw)
+	first := ts.sessionCookie(t, c).Value
+	ts.login(t, c, "bob", "bob's password")
+	if ts.sessionCookie(t, c).Value == first {
 		t.Fatal("second login kept the token")
 	}
-	ts.assertLoggedIn(c, "bob")
-	ts.assertAnonymous(ts.clientWithToken(first))
+	ts.assertLoggedIn(t, c, "bob")
+	ts.assertAnonymous(t, ts.clientWithToken(t, first))
 }
 
 // A logout wins over every request of the same session in flight: 4
@@ -315,14 +315,14 @@ func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, testOpts{backend: backend, touchEvery: time.Nanosecond})
-			ts.addUser(alice, alicePw)
+			ts.addUser(t, alice, alicePw)
 			const rounds, inFlight = 20, 4
 			resurrected := 0
 			for range rounds {
-				c := ts.client()
-				ts.login(c, alice, alicePw)
-				token := ts.sessionCookie(c).Value
-				if !ts.storedSession(token) {
+				c := ts.client(t)
+				ts.login(t, c, alice, alicePw)
+				token := ts.sessionCookie(t, c).Value
+				if !ts.storedSession(t, token) {
 					t.Fatal("the session is not in the store after login")
 				}
 				start := make(chan struct{})
@@ -333,7 +333,7 @@ func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
 						defer wg.Done()
 						<-start
 						path := []string{"/api/session", "/", "/passkeys", "/api/passkeys"}[i]
-						resp, err := ts.clientWithToken(token).Get(ts.URL + path)
+						resp, err := ts.clientWithToken(t, token).Get(ts.URL + path)
 						if err == nil {
 							resp.Body.Close()
 						}
@@ -355,10 +355,10 @@ func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
 				}()
 				close(start)
 				wg.Wait()
-				if ts.storedSession(token) {
+				if ts.storedSession(t, token) {
 					resurrected++
 				}
-				ts.assertAnonymous(ts.clientWithToken(token))
+				ts.assertAnonymous(t, ts.clientWithToken(t, token))
 			}
 			if resurrected > 0 {
 				t.Errorf("%d of %d logouts undone by requests in flight", resurrected, rounds)
@@ -370,15 +370,15 @@ func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
 func TestHealthz(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	c := ts.client()
-	r := ts.get(c, "/healthz")
+	c := ts.client(t)
+	r := ts.get(t, c, "/healthz")
 	if r.StatusCode != http.StatusOK || r.body != "ok" {
 		t.Fatalf("status %d, body %q; want 200 ok", r.StatusCode, r.body)
 	}
 	if err := ts.db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r = ts.get(c, "/healthz")
+	r = ts.get(t, c, "/healthz")
 	if r.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("database closed: status %d, body %q; want 503", r.StatusCode, r.body)
 	}
@@ -393,14 +393,14 @@ func TestReadyz(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, testOpts{backend: backend})
-			c := ts.client()
-			if r := ts.get(c, "/readyz"); r.StatusCode != http.StatusOK || r.body != "ready" {
+			c := ts.client(t)
+			if r := ts.get(t, c, "/readyz"); r.StatusCode != http.StatusOK || r.body != "ready" {
 				t.Fatalf("status %d, body %q; want 200 ready", r.StatusCode, r.body)
 			}
 			if err := ts.db.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if r := ts.get(c, "/readyz"); r.StatusCode != http.StatusServiceUnavailable || r.body != "not ready" {
+			if r := ts.get(t, c, "/readyz"); r.StatusCode != http.StatusServiceUnavailable || r.body != "not ready" {
 				t.Fatalf("database closed: status %d, body %q; want 503 not ready", r.StatusCode, r.body)
 			}
 		})
@@ -412,9 +412,9 @@ func TestReadyz(t *testing.T) {
 func TestPages(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
-	anon, in := ts.client(), ts.client()
-	ts.login(in, alice, alicePw)
+	ts.addUser(t, alice, alicePw)
+	anon, in := ts.client(t), ts.client(t)
+	ts.login(t, in, alice, alicePw)
 
 	for _, tt := range []struct {
 		path     string
@@ -433,7 +433,7 @@ func TestPages(t *testing.T) {
 		if tt.loggedIn {
 			c = in
 		}
-		r := ts.get(c, tt.path)
+		r := ts.get(t, c, tt.path)
 		if r.StatusCode != tt.status {
 			t.Errorf("GET %s: status %d, want %d", tt.path, r.StatusCode, tt.status)
 		}
@@ -448,7 +448,7 @@ func TestPages(t *testing.T) {
 			}
 		}
 	}
-	r := ts.get(anon, "/login?next=/passkeys")
+	r := ts.get(t, anon, "/login?next=/passkeys")
 	if n := find(r.body, "input", "name", "next"); len(n) != 1 || n[0].attrs["value"] != "/passkeys" {
 		t.Errorf("next input %+v, want value /passkeys", n)
 	}
@@ -510,22 +510,22 @@ func assertLoginForm(t *testing.T, page string) {
 // unknown usernames are treated alike, and that passkeys are unaffected.
 func TestPasswordGuessingThrottled(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
-	ts.addUser("mallory-target", "the right password")
+	ts.addUser(t, "mallory-target", "the right password")
 	for _, username := range []string{"mallory-target", "no-such-user"} {
-		c := ts.client()
+		c := ts.client(t)
 		for i := 0; i < 10; i++ {
-			r := ts.postForm(c, "/login", url.Values{"username": {username}, "password": {"wrong guess"}}.Encode())
+			r := ts.postForm(t, c, "/login", url.Values{"username": {username}, "password": {"wrong guess"}}.Encode())
 			if r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("%s guess %d: %d, want 401", username, i, r.StatusCode)
 			}
 		}
-		r := ts.postForm(c, "/login", url.Values{"username": {strings.ToUpper(username)}, "password": {"the right password"}}.Encode())
+		r := ts.postForm(t, c, "/login", url.Values{"username": {strings.ToUpper(username)}, "password": {"the right password"}}.Encode())
 		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many password attempts") || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("%s after 10 failures: %d, Retry-After %q; want 429 with a message and when to retry", username, r.StatusCode, r.Header.Get("Retry-After"))
 		}
-		ts.assertAnonymous(c)
+		ts.assertAnonymous(t, c)
 	}
 	// Another username is not affected.
-	ts.addUser("bystander", "another password")
-	ts.login(ts.client(), "bystander", "another password")
+	ts.addUser(t, "bystander", "another password")
+	ts.login(t, ts.client(t), "bystander", "another password")
 }

@@ -61,33 +61,33 @@ func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	for _, plain := range []bool{false, true} {
 		ts := newTestServer(t, testOpts{plainHTTP: plain})
-		ts.addUser(alice, alicePw)
-		anon, in := ts.client(), ts.client()
-		ts.login(in, alice, alicePw)
+		ts.addUser(t, alice, alicePw)
+		anon, in := ts.client(t), ts.client(t)
+		ts.login(t, in, alice, alicePw)
 		big := strings.NewReader("username=" + strings.Repeat("a", passkeyd.MaxBodyBytes))
 		for _, tt := range []struct {
 			c   *http.Client
 			req *http.Request
 		}{
-			{anon, ts.request("GET", "/", nil)},
-			{in, ts.request("GET", "/", nil)},
-			{anon, ts.request("GET", "/login", nil)},
-			{anon, ts.request("GET", "/login?next=//evil.example", nil)},
-			{anon, ts.request("POST", "/login", strings.NewReader("username=x&password=y"), "Content-Type", "application/x-www-form-urlencoded")},
-			{anon, ts.request("POST", "/login", big, "Content-Type", "application/x-www-form-urlencoded")},
-			{anon, ts.request("POST", "/login", nil, "Sec-Fetch-Site", "cross-site")},
-			{anon, ts.request("GET", "/static/app.css", nil)},
-			{anon, ts.request("GET", "/static/vendor/bootstrap/bootstrap.bundle.min.js", nil)},
-			{anon, ts.request("GET", "/static/nope.js", nil)},
-			{anon, ts.request("GET", "/api/session", nil)},
-			{anon, ts.request("POST", "/api/logout", nil)},
-			{anon, ts.request("DELETE", "/api/session", nil)},
-			{anon, ts.request("GET", "/api/nope", nil)},
-			{anon, ts.request("GET", "/nope", nil)},
-			{anon, ts.request("GET", "/healthz", nil)},
-			{in, ts.request("POST", "/api/logout", nil)},
+			{anon, ts.request(t, "GET", "/", nil)},
+			{in, ts.request(t, "GET", "/", nil)},
+			{anon, ts.request(t, "GET", "/login", nil)},
+			{anon, ts.request(t, "GET", "/login?next=//evil.example", nil)},
+			{anon, ts.request(t, "POST", "/login", strings.NewReader("username=x&password=y"), "Content-Type", "application/x-www-form-urlencoded")},
+			{anon, ts.request(t, "POST", "/login", big, "Content-Type", "application/x-www-form-urlencoded")},
+			{anon, ts.request(t, "POST", "/login", nil, "Sec-Fetch-Site", "cross-site")},
+			{anon, ts.request(t, "GET", "/static/app.css", nil)},
+			{anon, ts.request(t, "GET", "/static/vendor/bootstrap/bootstrap.bundle.min.js", nil)},
+			{anon, ts.request(t, "GET", "/static/nope.js", nil)},
+			{anon, ts.request(t, "GET", "/api/session", nil)},
+			{anon, ts.request(t, "POST", "/api/logout", nil)},
+			{anon, ts.request(t, "DELETE", "/api/session", nil)},
+			{anon, ts.request(t, "GET", "/api/nope", nil)},
+			{anon, ts.request(t, "GET", "/nope", nil)},
+			{anon, ts.request(t, "GET", "/healthz", nil)},
+			{in, ts.request(t, "POST", "/api/logout", nil)},
 		} {
-			assertSecurityHeaders(t, ts.do(tt.c, tt.req), !plain)
+			assertSecurityHeaders(t, ts.do(t, tt.c, tt.req), !plain)
 		}
 	}
 }
@@ -103,16 +103,16 @@ var (
 func TestNoInlineScripts(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
-	anon, in := ts.client(), ts.client()
-	ts.login(in, alice, alicePw)
+	ts.addUser(t, alice, alicePw)
+	anon, in := ts.client(t), ts.client(t)
+	ts.login(t, in, alice, alicePw)
 	pages := []response{
-		ts.get(anon, "/"),
-		ts.get(in, "/"),
-		ts.get(anon, "/login"),
-		ts.get(anon, "/nope"),
-		ts.postForm(anon, "/login", "username=x&password=wrong-password"),
-		ts.postForm(anon, "/login", "", "Sec-Fetch-Site", "cross-site"),
+		ts.get(t, anon, "/"),
+		ts.get(t, in, "/"),
+		ts.get(t, anon, "/login"),
+		ts.get(t, anon, "/nope"),
+		ts.postForm(t, anon, "/login", "username=x&password=wrong-password"),
+		ts.postForm(t, anon, "/login", "", "Sec-Fetch-Site", "cross-site"),
 	}
 	assets := map[string]bool{}
 	for _, p := range pages {
@@ -146,7 +146,7 @@ func TestNoInlineScripts(t *testing.T) {
 			t.Errorf("asset %q is not served from /static/", a)
 			continue
 		}
-		r := ts.get(anon, a)
+		r := ts.get(t, anon, a)
 		if r.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: status %d", a, r.StatusCode)
 		}
@@ -181,7 +181,7 @@ func TestCrossOriginRequests(t *testing.T) {
 	t.Parallel()
 	const sibling = "https://app.localhost:8443"
 	ts := newTestServer(t, testOpts{extraOrigins: []string{sibling}})
-	ts.addUser(alice, alicePw)
+	ts.addUser(t, alice, alicePw)
 
 	refused := []struct {
 		name   string
@@ -196,28 +196,28 @@ func TestCrossOriginRequests(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run("refused/"+tt.name, func(t *testing.T) {
-			ts := ts.with(t)
-			c := ts.client()
-			ts.login(c, alice, alicePw)
+			ts := ts
+			c := ts.client(t)
+			ts.login(t, c, alice, alicePw)
 
-			r := ts.do(c, ts.request(http.MethodPost, "/api/logout", nil, tt.header...))
+			r := ts.do(t, c, ts.request(t, http.MethodPost, "/api/logout", nil, tt.header...))
 			assertJSONError(t, r, http.StatusForbidden, "cross_origin")
-			r = ts.postForm(c, "/logout", "", tt.header...)
+			r = ts.postForm(t, c, "/logout", "", tt.header...)
 			if r.StatusCode != http.StatusForbidden || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 				t.Errorf("POST /logout: status %d, Content-Type %q; want a 403 page", r.StatusCode, r.Header.Get("Content-Type"))
 			}
-			ts.assertLoggedIn(c, alice)
+			ts.assertLoggedIn(t, c, alice)
 
 			// Login CSRF: another site cannot log the browser in.
-			anon := ts.client()
-			r = ts.postForm(anon, "/login", url.Values{"username": {alice}, "password": {alicePw}}.Encode(), tt.header...)
+			anon := ts.client(t)
+			r = ts.postForm(t, anon, "/login", url.Values{"username": {alice}, "password": {alicePw}}.Encode(), tt.header...)
 			if r.StatusCode != http.StatusForbidden {
 				t.Errorf("POST /login: status %d, want 403", r.StatusCode)
 			}
-			ts.assertAnonymous(anon)
+			ts.assertAnonymous(t, anon)
 
 			// Reading is not changing state: GETs are allowed.
-			if r := ts.get(c, "/api/session", tt.header...); r.StatusCode != http.StatusOK {
+			if r := ts.get(t, c, "/api/session", tt.header...); r.StatusCode != http.StatusOK {
 				t.Errorf("GET /api/session: status %d, want 200", r.StatusCode)
 			}
 		})
@@ -235,22 +235,22 @@ func TestCrossOriginRequests(t *testing.T) {
 	}
 	for _, tt := range allowed {
 		t.Run("allowed/"+tt.name, func(t *testing.T) {
-			ts := ts.with(t)
-			c := ts.client()
-			r := ts.postForm(c, "/login", url.Values{"username": {alice}, "password": {alicePw}}.Encode(), tt.header...)
+			ts := ts
+			c := ts.client(t)
+			r := ts.postForm(t, c, "/login", url.Values{"username": {alice}, "password": {alicePw}}.Encode(), tt.header...)
 			if r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("POST /login: status %d, want 303", r.StatusCode)
 			}
-			ts.assertLoggedIn(c, alice)
-			r = ts.do(c, ts.request(http.MethodPost, "/api/logout", nil, tt.header...))
+			ts.assertLoggedIn(t, c, alice)
+			r = ts.do(t, c, ts.request(t, http.MethodPost, "/api/logout", nil, tt.header...))
 			if r.StatusCode != http.StatusNoContent {
 				t.Errorf("POST /api/logout: status %d, want 204", r.StatusCode)
 			}
-			ts.login(c, alice, alicePw)
-			if r := ts.postForm(c, "/logout", "", tt.header...); r.StatusCode != http.StatusSeeOther {
+			ts.login(t, c, alice, alicePw)
+			if r := ts.postForm(t, c, "/logout", "", tt.header...); r.StatusCode != http.StatusSeeOther {
 				t.Errorf("POST /logout: status %d, want 303", r.StatusCode)
 			}
-			ts.assertAnonymous(c)
+			ts.assertAnonymous(t, c)
 		})
 	}
 }
@@ -264,7 +264,7 @@ type unsizedReader struct{ io.Reader }
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
+	ts.addUser(t, alice, alicePw)
 	good := url.Values{"username": {alice}, "password": {alicePw}}.Encode()
 	// A form of exactly n bytes with the right credentials.
 	formOfSize := func(n int) string {
@@ -323,8 +323,8 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := ts.with(t)
-			c := ts.client()
+			ts := ts
+			c := ts.client(t)
 			var body io.Reader
 			if tt.body != "" {
 				body = strings.NewReader(tt.body)
@@ -332,14 +332,14 @@ func TestBadInput(t *testing.T) {
 					body = unsizedReader{body}
 				}
 			}
-			req := ts.request(tt.method, tt.path, body)
+			req := ts.request(t, tt.method, tt.path, body)
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
 			}
 			if tt.chunked {
 				req.TransferEncoding = []string{"chunked"}
 			}
-			r := ts.do(c, req)
+			r := ts.do(t, c, req)
 			if r.StatusCode != tt.status {
 				t.Errorf("status %d, want %d; body:\n%.2000s", r.StatusCode, tt.status, r.body)
 			}
@@ -363,22 +363,22 @@ func TestBadInput(t *testing.T) {
 			if tt.status == http.StatusMethodNotAllowed && r.Header.Get("Allow") == "" {
 				t.Error("405 without Allow")
 			}
-			ts.assertAnonymous(c)
-			if ts.sessionCookie(c) != nil {
+			ts.assertAnonymous(t, c)
+			if ts.sessionCookie(t, c) != nil {
 				t.Error("a session cookie was set")
 			}
 		})
 	}
-	if u := ts.user(alice); !u.LastLoginAt.IsZero() {
+	if u := ts.user(t, alice); !u.LastLoginAt.IsZero() {
 		t.Errorf("bad input logged %s in at %v", alice, u.LastLoginAt)
 	}
 
 	// The limit is 64 KiB: a body of exactly that is read, here as a
 	// (wrong) password.
-	c := ts.client()
+	c := ts.client(t)
 	body := "username=" + url.QueryEscape(alice) + "&password="
 	body += strings.Repeat("a", passkeyd.MaxBodyBytes-len(body))
-	if r := ts.postForm(c, "/login", body); r.StatusCode != http.StatusUnauthorized {
+	if r := ts.postForm(t, c, "/login", body); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a body of exactly 64 KiB: status %d, want 401", r.StatusCode)
 	}
 }

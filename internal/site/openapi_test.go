@@ -138,10 +138,10 @@ func (vt *validating) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestOpenAPIMatchesTheAnswers(t *testing.T) {
 	_, v := openAPI(t)
 	ts := newTestServer(t, testOpts{})
-	ts.addUser(alice, alicePw)
+	ts.addUser(t, alice, alicePw)
 	vt := &validating{t: t, v: v, seen: map[string]bool{}}
 	client := func() *http.Client {
-		c := ts.client()
+		c := ts.client(t)
 		vt.next = c.Transport
 		c.Transport = vt
 		return c
@@ -153,7 +153,7 @@ func TestOpenAPIMatchesTheAnswers(t *testing.T) {
 			rd = strings.NewReader(body)
 			header = append(header, "Content-Type", "application/json")
 		}
-		r := ts.do(c, ts.request(method, path, rd, header...))
+		r := ts.do(t, c, ts.request(t, method, path, rd, header...))
 		if r.StatusCode != want {
 			t.Fatalf("%s %s = %d %s, want %d", method, path, r.StatusCode, r.body, want)
 		}
@@ -167,10 +167,10 @@ func TestOpenAPIMatchesTheAnswers(t *testing.T) {
 	json(anon, "POST", "/api/logout", "", http.StatusUnauthorized)
 
 	c := client()
-	ts.login(c, alice, alicePw)
+	ts.login(t, c, alice, alicePw)
 	json(c, "GET", "/api/session", "", http.StatusOK)
 	a := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{})
-	p := ts.registerPasskey(c, a, "Laptop")
+	p := ts.registerPasskey(t, c, a, "Laptop")
 	json(c, "GET", "/api/passkeys", "", http.StatusOK)
 	json(c, "GET", "/api/passkeys?page=x", "", http.StatusBadRequest)
 	json(c, "GET", "/api/passkeys/"+p.ID, "", http.StatusOK)

@@ -21,27 +21,27 @@ var gpmAAGUID = [16]byte{0xea, 0x9b, 0x8d, 0x66, 0x4d, 0x01, 0x1d, 0x21, 0x3c, 0
 
 // registerPasskey registers a passkey of a for the user logged in on c,
 // through the JSON API, and returns it.
-func (ts *testServer) registerPasskey(c *http.Client, a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
-	ts.t.Helper()
+func (ts *testServer) registerPasskey(t testing.TB, c *http.Client, a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
+	t.Helper()
 	client := &passkeytest.Client{BaseURL: ts.URL, HTTP: c, Authenticator: a}
 	p, err := client.Register(context.Background(), name)
 	if err != nil {
-		ts.t.Fatalf("register a passkey: %v", err)
+		t.Fatalf("register a passkey: %v", err)
 	}
 	return *p
 }
 
 // passkeyForm begins a login on c and returns the login form's passkey
 // field as a's answer.
-func (ts *testServer) passkeyForm(c *http.Client, a *passkeytest.Authenticator) string {
-	ts.t.Helper()
-	begin := ts.do(c, ts.request(http.MethodPost, "/api/login/begin", nil))
+func (ts *testServer) passkeyForm(t testing.TB, c *http.Client, a *passkeytest.Authenticator) string {
+	t.Helper()
+	begin := ts.do(t, c, ts.request(t, http.MethodPost, "/api/login/begin", nil))
 	if begin.StatusCode != http.StatusOK {
-		ts.t.Fatalf("login begin: %d %s", begin.StatusCode, begin.body)
+		t.Fatalf("login begin: %d %s", begin.StatusCode, begin.body)
 	}
 	resp, err := a.Login([]byte(begin.body))
 	if err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return string(resp)
 }
@@ -49,28 +49,28 @@ func (ts *testServer) passkeyForm(c *http.Client, a *passkeytest.Authenticator) 
 // withPasskey makes a user with a password and one registered passkey.
 func withPasskey(t *testing.T, ts *testServer, username string) (*passkeytest.Authenticator, passkeyd.PasskeyInfo) {
 	t.Helper()
-	ts.addUser(username, "correct horse battery")
-	c := ts.client()
-	ts.login(c, username, "correct horse battery")
+	ts.addUser(t, username, "correct horse battery")
+	c := ts.client(t)
+	ts.login(t, c, username, "correct horse battery")
 	a := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{AAGUID: gpmAAGUID})
-	return a, ts.registerPasskey(c, a, "Pixel")
+	return a, ts.registerPasskey(t, c, a, "Pixel")
 }
 
 func TestLoginFormWithPasskey(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
 	a, p := withPasskey(t, ts, "alice")
 
-	c := ts.client()
-	form := url.Values{"passkey": {ts.passkeyForm(c, a)}, "next": {"/passkeys"}}
-	r := ts.postForm(c, "/login", form.Encode())
+	c := ts.client(t)
+	form := url.Values{"passkey": {ts.passkeyForm(t, c, a)}, "next": {"/passkeys"}}
+	r := ts.postForm(t, c, "/login", form.Encode())
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/passkeys" {
 		t.Fatalf("passkey login: %d to %q, want 303 to /passkeys; body %s", r.StatusCode, r.Header.Get("Location"), r.body)
 	}
-	s := ts.assertLoggedIn(c, "alice")
+	s := ts.assertLoggedIn(t, c, "alice")
 	if !s.Auth.UsePasskey || s.Auth.ID == nil || *s.Auth.ID != p.ID || *s.Auth.Name != "Pixel" {
 		t.Fatalf("auth = %+v, want the passkey %s", s.Auth, p.ID)
 	}
-	home := ts.get(c, "/")
+	home := ts.get(t, c, "/")
 	state := text(home.body, byID(t, home.body, "login-state"))
 	for _, want := range []string{"alice", "Pixel", "Google Password Manager"} {
 		if !strings.Contains(state, want) {
@@ -82,8 +82,8 @@ func TestLoginFormWithPasskey(t *testing.T) {
 func TestLoginFormPasskeyFailures(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
 	a, p := withPasskey(t, ts, "bob")
-	owner := ts.client()
-	ts.login(owner, "bob", "correct horse battery")
+	owner := ts.client(t)
+	ts.login(t, owner, "bob", "correct horse battery")
 
 	tests := []struct {
 		name    string
@@ -93,11 +93,11 @@ func TestLoginFormPasskeyFailures(t *testing.T) {
 	}{
 		{"not JSON", func(*http.Client) string { return "{not json" }, nil, "could not be read"},
 		{"unknown challenge", func(*http.Client) string {
-			other := ts.client()
-			return ts.passkeyForm(other, a) // begun in another session
+			other := ts.client(t)
+			return ts.passkeyForm(t, other, a) // begun in another session
 		}, nil, "not started here"},
-		{"disabled passkey", func(c *http.Client) string { return ts.passkeyForm(c, a) }, func() {
-			r := ts.postForm(owner, "/passkeys/"+p.ID+"/toggle", "")
+		{"disabled passkey", func(c *http.Client) string { return ts.passkeyForm(t, c, a) }, func() {
+			r := ts.postForm(t, owner, "/passkeys/"+p.ID+"/toggle", "")
 			if r.StatusCode != http.StatusSeeOther {
 				t.Fatalf("disable: %d %s", r.StatusCode, r.body)
 			}
@@ -105,12 +105,12 @@ func TestLoginFormPasskeyFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := ts.with(t)
+			ts := ts
 			if tt.setup != nil {
 				tt.setup()
 			}
-			c := ts.client()
-			r := ts.postForm(c, "/login", url.Values{"passkey": {tt.passkey(c)}}.Encode())
+			c := ts.client(t)
+			r := ts.postForm(t, c, "/login", url.Values{"passkey": {tt.passkey(c)}}.Encode())
 			if r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401; body %s", r.StatusCode, r.body)
 			}
@@ -118,23 +118,23 @@ func TestLoginFormPasskeyFailures(t *testing.T) {
 			if !strings.Contains(msg, tt.want) {
 				t.Errorf("#login-error %q, want it to say %q", msg, tt.want)
 			}
-			ts.assertAnonymous(c)
+			ts.assertAnonymous(t, c)
 		})
 	}
 }
 
 func TestPasskeysPageNeedsLogin(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
-	c := ts.client()
+	c := ts.client(t)
 	for path, next := range map[string]string{"/passkeys": "/passkeys", "/passkeys?page=2": "/passkeys?page=2"} {
-		r := ts.get(c, path)
+		r := ts.get(t, c, path)
 		if want := "/login?next=" + url.QueryEscape(next); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {
 			t.Errorf("GET %s: %d to %q, want 303 to %q", path, r.StatusCode, r.Header.Get("Location"), want)
 		}
 	}
 	id := uuid.NewString()
 	for _, action := range []string{"toggle", "rename", "delete"} {
-		r := ts.postForm(c, "/passkeys/"+id+"/"+action, "")
+		r := ts.postForm(t, c, "/passkeys/"+id+"/"+action, "")
 		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login?next=") {
 			t.Errorf("POST %s anonymously: %d to %q, want 303 to the login page", action, r.StatusCode, r.Header.Get("Location"))
 		}
@@ -154,10 +154,10 @@ func rowOf(t *testing.T, page, id string) element {
 func TestPasskeysPageManagement(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
 	_, p := withPasskey(t, ts, "carol")
-	c := ts.client()
-	ts.login(c, "carol", "correct horse battery")
+	c := ts.client(t)
+	ts.login(t, c, "carol", "correct horse battery")
 
-	page := ts.get(c, "/passkeys").body
+	page := ts.get(t, c, "/passkeys").body
 	row := rowOf(t, page, p.ID)
 	if row.attrs["data-enabled"] != "true" || !strings.Contains(row.attrs["class"], "passkey-row") {
 		t.Fatalf("row %+v, want an enabled tr.passkey-row", row.attrs)
@@ -168,39 +168,39 @@ func TestPasskeysPageManagement(t *testing.T) {
 	}
 
 	// Delete while enabled: 409, the page with a message, still there.
-	r := ts.postForm(c, "/passkeys/"+p.ID+"/delete", "")
+	r := ts.postForm(t, c, "/passkeys/"+p.ID+"/delete", "")
 	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "Disable the passkey") {
 		t.Fatalf("delete enabled: %d, want 409 with a message; body %s", r.StatusCode, r.body)
 	}
-	rowOf(t, ts.get(c, "/passkeys").body, p.ID)
+	rowOf(t, ts.get(t, c, "/passkeys").body, p.ID)
 
 	// Rename: trimmed; too long is 400 and changes nothing.
-	if r := ts.postForm(c, "/passkeys/"+p.ID+"/rename", "name=+Work+phone+"); r.StatusCode != http.StatusSeeOther {
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/rename", "name=+Work+phone+"); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("rename: %d %s", r.StatusCode, r.body)
 	}
-	page = ts.get(c, "/passkeys").body
+	page = ts.get(t, c, "/passkeys").body
 	if !strings.Contains(page, ">Work phone</div>") || !strings.Contains(page, "renamed") {
 		t.Fatalf("the page does not show the new name and the outcome")
 	}
-	if r := ts.postForm(c, "/passkeys/"+p.ID+"/rename", "name="+strings.Repeat("x", 65)); r.StatusCode != http.StatusBadRequest {
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/rename", "name="+strings.Repeat("x", 65)); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("rename to 65 characters: %d, want 400", r.StatusCode)
 	}
-	if r := ts.postForm(c, "/passkeys/"+p.ID+"/rename", "name=a&extra=1"); r.StatusCode != http.StatusBadRequest {
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/rename", "name=a&extra=1"); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("rename with an unknown field: %d, want 400", r.StatusCode)
 	}
 
 	// Disable, then delete.
-	if r := ts.postForm(c, "/passkeys/"+p.ID+"/toggle", ""); r.StatusCode != http.StatusSeeOther {
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/toggle", ""); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("toggle: %d %s", r.StatusCode, r.body)
 	}
-	page = ts.get(c, "/passkeys").body
+	page = ts.get(t, c, "/passkeys").body
 	if row := rowOf(t, page, p.ID); row.attrs["data-enabled"] != "false" || !strings.Contains(page, ">Work phone</div>") {
 		t.Fatalf("after toggle: %+v", row.attrs)
 	}
-	if r := ts.postForm(c, "/passkeys/"+p.ID+"/delete", ""); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/passkeys" {
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/delete", ""); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/passkeys" {
 		t.Fatalf("delete disabled: %d to %q", r.StatusCode, r.Header.Get("Location"))
 	}
-	if rows := find(ts.get(c, "/passkeys").body, "tr", "data-passkey-id", p.ID); len(rows) != 0 {
+	if rows := find(ts.get(t, c, "/passkeys").body, "tr", "data-passkey-id", p.ID); len(rows) != 0 {
 		t.Fatal("deleted passkey still listed")
 	}
 }
@@ -208,21 +208,21 @@ func TestPasskeysPageManagement(t *testing.T) {
 func TestPasskeysPageOtherUsersPasskey(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
 	_, p := withPasskey(t, ts, "dave")
-	ts.addUser("eve", "correct horse battery")
-	eve := ts.client()
-	ts.login(eve, "eve", "correct horse battery")
+	ts.addUser(t, "eve", "correct horse battery")
+	eve := ts.client(t)
+	ts.login(t, eve, "eve", "correct horse battery")
 	for _, id := range []string{p.ID, uuid.NewString(), "not-a-uuid", strings.ToUpper(p.ID)} {
 		for _, action := range []string{"toggle", "rename", "delete"} {
-			r := ts.postForm(eve, "/passkeys/"+id+"/"+action, "")
+			r := ts.postForm(t, eve, "/passkeys/"+id+"/"+action, "")
 			if action == "rename" {
-				r = ts.postForm(eve, "/passkeys/"+id+"/"+action, "name=mine")
+				r = ts.postForm(t, eve, "/passkeys/"+id+"/"+action, "name=mine")
 			}
 			if r.StatusCode != http.StatusNotFound {
 				t.Errorf("%s %s as another user: %d, want 404", action, id, r.StatusCode)
 			}
 		}
 	}
-	got, err := ts.db.Passkey(context.Background(), ts.user("dave").ID, p.ID)
+	got, err := ts.db.Passkey(context.Background(), ts.user(t, "dave").ID, p.ID)
 	if err != nil || got.Name != "Pixel" || !got.Enabled {
 		t.Fatalf("dave's passkey changed: %+v, %v", got, err)
 	}
@@ -230,7 +230,7 @@ func TestPasskeysPageOtherUsersPasskey(t *testing.T) {
 
 func TestPasskeysPagePagination(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
-	u := ts.addUser("frank", "correct horse battery")
+	u := ts.addUser(t, "frank", "correct horse battery")
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < passkeyd.PageSize+1; i++ {
 		id := make([]byte, 16)
@@ -246,23 +246,23 @@ func TestPasskeysPagePagination(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := ts.client()
-	ts.login(c, "frank", "correct horse battery")
-	first := ts.get(c, "/passkeys").body
+	c := ts.client(t)
+	ts.login(t, c, "frank", "correct horse battery")
+	first := ts.get(t, c, "/passkeys").body
 	if n := len(find(first, "tr", "class", "passkey-row")); n != passkeyd.PageSize {
 		t.Fatalf("page 1 has %d rows, want %d", n, passkeyd.PageSize)
 	}
 	if !strings.Contains(first, ">key 50</div>") || len(find(first, "a", "rel", "next")) != 1 || len(find(first, "a", "rel", "prev")) != 0 {
 		t.Fatal("page 1 should start with the newest passkey and link to the next page only")
 	}
-	second := ts.get(c, "/passkeys?page=2").body
+	second := ts.get(t, c, "/passkeys?page=2").body
 	if n := len(find(second, "tr", "class", "passkey-row")); n != 1 || !strings.Contains(second, ">key 00</div>") {
 		t.Fatalf("page 2 has %d rows, want the oldest passkey alone", n)
 	}
 	if len(find(second, "a", "rel", "prev")) != 1 || len(find(second, "a", "rel", "next")) != 0 {
 		t.Fatal("page 2 should link back only")
 	}
-	if r := ts.get(c, "/passkeys?page=abc"); r.StatusCode != http.StatusBadRequest {
+	if r := ts.get(t, c, "/passkeys?page=abc"); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("page=abc: %d, want 400", r.StatusCode)
 	}
 }
@@ -271,28 +271,28 @@ func TestPasskeysPagePagination(t *testing.T) {
 // page, with what to do; enabling it again takes the notice away.
 func TestPasskeysPageCloneNotice(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
-	ts.addUser("cloned", "correct horse battery")
-	c := ts.client()
-	ts.login(c, "cloned", "correct horse battery")
+	ts.addUser(t, "cloned", "correct horse battery")
+	c := ts.client(t)
+	ts.login(t, c, "cloned", "correct horse battery")
 	a := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{DeviceBound: true})
-	p := ts.registerPasskey(c, a, "Key")
+	p := ts.registerPasskey(t, c, a, "Key")
 	// A login (counter 1), then the counter again: a possible clone.
 	for i, want := range []int{http.StatusSeeOther, http.StatusUnauthorized} {
-		b := ts.client()
-		if r := ts.postForm(b, "/login", url.Values{"passkey": {ts.passkeyForm(b, a)}}.Encode()); r.StatusCode != want {
+		b := ts.client(t)
+		if r := ts.postForm(t, b, "/login", url.Values{"passkey": {ts.passkeyForm(t, b, a)}}.Encode()); r.StatusCode != want {
 			t.Fatalf("login %d: %d, want %d", i, r.StatusCode, want)
 		}
 		a.SetSignCount(a.Credentials()[0].ID, 0)
 	}
-	page := ts.get(c, "/passkeys")
+	page := ts.get(t, c, "/passkeys")
 	notes := find(page.body, "div", "data-passkey-id", p.ID)
 	if len(notes) != 1 || !strings.Contains(text(page.body, notes[0]), "may have been copied") {
 		t.Fatalf("no notice of the disabled possible clone on the page:\n%s", page.body)
 	}
-	if r := ts.postForm(c, "/passkeys/"+p.ID+"/toggle", ""); r.StatusCode != http.StatusSeeOther {
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/toggle", ""); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("enable: %d", r.StatusCode)
 	}
-	if page := ts.get(c, "/passkeys"); len(find(page.body, "div", "data-passkey-id", p.ID)) != 0 {
+	if page := ts.get(t, c, "/passkeys"); len(find(page.body, "div", "data-passkey-id", p.ID)) != 0 {
 		t.Fatal("the notice stays after the passkey was enabled again")
 	}
 }

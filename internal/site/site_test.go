@@ -45,7 +45,6 @@ type testOpts struct {
 // testServer is the site, built the way cmd/passkeyd builds it, on a real
 // SQLite file, served over a real socket.
 type testServer struct {
-	t    *testing.T
 	URL  string
 	srv  *httptest.Server
 	site *site.Site
@@ -122,22 +121,15 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		t.Fatalf("server URL %s, want %s", srv.URL, origin)
 	}
 	t.Cleanup(srv.Close)
-	return &testServer{t: t, URL: srv.URL, srv: srv, site: s, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
-}
-
-// with returns ts for a subtest: its helpers then fail t.
-func (ts *testServer) with(t *testing.T) *testServer {
-	c := *ts
-	c.t = t
-	return &c
+	return &testServer{URL: srv.URL, srv: srv, site: s, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
 }
 
 // client returns a browser-like client with its own cookie jar that does
 // not follow redirects.
-func (ts *testServer) client() *http.Client {
+func (ts *testServer) client(t testing.TB) *http.Client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return &http.Client{
 		Transport:     ts.srv.Client().Transport,
@@ -148,30 +140,30 @@ func (ts *testServer) client() *http.Client {
 }
 
 // addUser stores a user with a password ("" for none).
-func (ts *testServer) addUser(username, pw string) *passkeyd.User {
-	ts.t.Helper()
+func (ts *testServer) addUser(t testing.TB, username, pw string) *passkeyd.User {
+	t.Helper()
 	ctx := context.Background()
 	u, err := passkeyd.NewUser(username, "", time.Now())
 	if err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if pw != "" {
 		if u.PasswordHash, err = ts.hasher.Hash(ctx, pw); err != nil {
-			ts.t.Fatal(err)
+			t.Fatal(err)
 		}
 	}
 	if err := ts.db.CreateUser(ctx, u); err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return u
 }
 
 // user reads a user back from the database.
-func (ts *testServer) user(username string) *passkeyd.User {
-	ts.t.Helper()
+func (ts *testServer) user(t testing.TB, username string) *passkeyd.User {
+	t.Helper()
 	u, err := ts.db.UserByUsername(context.Background(), username)
 	if err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return u
 }
@@ -183,26 +175,26 @@ type response struct {
 }
 
 // do sends req with c and reads the whole answer.
-func (ts *testServer) do(c *http.Client, req *http.Request) response {
-	ts.t.Helper()
+func (ts *testServer) do(t testing.TB, c *http.Client, req *http.Request) response {
+	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
-		ts.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		ts.t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	return response{Response: resp, body: string(b)}
 }
 
 // request builds a request to the server; header pairs follow the body.
-func (ts *testServer) request(method, path string, body io.Reader, header ...string) *http.Request {
-	ts.t.Helper()
+func (ts *testServer) request(t testing.TB, method, path string, body io.Reader, header ...string) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, body)
 	if err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -210,24 +202,24 @@ func (ts *testServer) request(method, path string, body io.Reader, header ...str
 	return req
 }
 
-func (ts *testServer) get(c *http.Client, path string, header ...string) response {
-	ts.t.Helper()
-	return ts.do(c, ts.request(http.MethodGet, path, nil, header...))
+func (ts *testServer) get(t testing.TB, c *http.Client, path string, header ...string) response {
+	t.Helper()
+	return ts.do(t, c, ts.request(t, http.MethodGet, path, nil, header...))
 }
 
 // postForm posts an urlencoded form body as a browser would.
-func (ts *testServer) postForm(c *http.Client, path, form string, header ...string) response {
-	ts.t.Helper()
+func (ts *testServer) postForm(t testing.TB, c *http.Client, path, form string, header ...string) response {
+	t.Helper()
 	header = append([]string{"Content-Type", "application/x-www-form-urlencoded"}, header...)
-	return ts.do(c, ts.request(http.MethodPost, path, strings.NewReader(form), header...))
+	return ts.do(t, c, ts.request(t, http.MethodPost, path, strings.NewReader(form), header...))
 }
 
 // login logs c in with a password and fails the test unless it worked.
-func (ts *testServer) login(c *http.Client, username, pw string) response {
-	ts.t.Helper()
-	r := ts.postForm(c, "/login", url.Values{"username": {username}, "password": {pw}}.Encode())
+func (ts *testServer) login(t testing.TB, c *http.Client, username, pw string) response {
+	t.Helper()
+	r := ts.postForm(t, c, "/login", url.Values{"username": {username}, "password": {pw}}.Encode())
 	if r.StatusCode != http.StatusSeeOther {
-		ts.t.Fatalf("login %s: status %d, want 303; body:\n%s", username, r.StatusCode, r.body)
+		t.Fatalf("login %s: status %d, want 303; body:\n%s", username, r.StatusCode, r.body)
 	}
 	return r
 }
@@ -239,39 +231,39 @@ type sessionInfo struct {
 }
 
 // session asks the server who c is logged in as.
-func (ts *testServer) session(c *http.Client) sessionInfo {
-	ts.t.Helper()
-	r := ts.get(c, "/api/session")
+func (ts *testServer) session(t testing.TB, c *http.Client) sessionInfo {
+	t.Helper()
+	r := ts.get(t, c, "/api/session")
 	if r.StatusCode != http.StatusOK {
-		ts.t.Fatalf("GET /api/session: status %d; body %s", r.StatusCode, r.body)
+		t.Fatalf("GET /api/session: status %d; body %s", r.StatusCode, r.body)
 	}
 	var s sessionInfo
 	if err := json.Unmarshal([]byte(r.body), &s); err != nil {
-		ts.t.Fatalf("GET /api/session: %v; body %s", err, r.body)
+		t.Fatalf("GET /api/session: %v; body %s", err, r.body)
 	}
 	return s
 }
 
 // assertAnonymous fails the test when c is logged in.
-func (ts *testServer) assertAnonymous(c *http.Client) {
-	ts.t.Helper()
-	if s := ts.session(c); s.User != nil || s.Auth != nil {
-		ts.t.Fatalf("logged in as %+v, want nobody", s.User)
+func (ts *testServer) assertAnonymous(t testing.TB, c *http.Client) {
+	t.Helper()
+	if s := ts.session(t, c); s.User != nil || s.Auth != nil {
+		t.Fatalf("logged in as %+v, want nobody", s.User)
 	}
 }
 
 // assertLoggedIn fails the test unless c is logged in as username.
-func (ts *testServer) assertLoggedIn(c *http.Client, username string) sessionInfo {
-	ts.t.Helper()
-	s := ts.session(c)
+func (ts *testServer) assertLoggedIn(t testing.TB, c *http.Client, username string) sessionInfo {
+	t.Helper()
+	s := ts.session(t, c)
 	if s.User == nil || s.User.Username != username {
-		ts.t.Fatalf("logged in as %+v, want %s", s.User, username)
+		t.Fatalf("logged in as %+v, want %s", s.User, username)
 	}
 	return s
 }
 
 // sessionCookie returns the session cookie c holds, or nil.
-func (ts *testServer) sessionCookie(c *http.Client) *http.Cookie {
+func (ts *testServer) sessionCookie(t testing.TB, c *http.Client) *http.Cookie {
 	u, _ := url.Parse(ts.URL)
 	for _, k := range c.Jar.Cookies(u) {
 		if k.Name == passkeyd.CookieName {
@@ -283,8 +275,8 @@ func (ts *testServer) sessionCookie(c *http.Client) *http.Cookie {
 
 // clientWithToken returns a fresh client that presents token as its
 // session cookie.
-func (ts *testServer) clientWithToken(token string) *http.Client {
-	c := ts.client()
+func (ts *testServer) clientWithToken(t testing.TB, token string) *http.Client {
+	c := ts.client(t)
 	u, _ := url.Parse(ts.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: passkeyd.CookieName, Value: token, Path: "/"}})
 	return c
@@ -293,11 +285,11 @@ func (ts *testServer) clientWithToken(token string) *http.Client {
 // storedSession reports whether the session store still knows token. The
 // store's key of a token is its first 8 bytes (its expiry) and the
 // SHA-256 of the rest (its secret).
-func (ts *testServer) storedSession(token string) bool {
-	ts.t.Helper()
+func (ts *testServer) storedSession(t testing.TB, token string) bool {
+	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) != 40 {
-		ts.t.Fatalf("session token %q is not 40 bytes of base64url", token)
+		t.Fatalf("session token %q is not 40 bytes of base64url", token)
 	}
 	sum := sha256.Sum256(raw[8:])
 	_, err = ts.sessions.SessionByKey(context.Background(), append(raw[:8:8], sum[:]...))
@@ -305,7 +297,7 @@ func (ts *testServer) storedSession(token string) bool {
 		return false
 	}
 	if err != nil {
-		ts.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return true
 }
@@ -422,9 +414,9 @@ func TestHostMustBeTheOrigins(t *testing.T) {
 		{"evil.example", "/healthz", http.StatusOK},
 		{"10.0.0.7:8000", "/readyz", http.StatusOK},
 	} {
-		req := ts.request(http.MethodGet, tt.path, nil)
+		req := ts.request(t, http.MethodGet, tt.path, nil)
 		req.Host = tt.host
-		r := ts.do(ts.client(), req)
+		r := ts.do(t, ts.client(t), req)
 		if r.StatusCode != tt.want {
 			t.Errorf("GET %s with Host %q: %d, want %d", tt.path, tt.host, r.StatusCode, tt.want)
 		}
