@@ -113,14 +113,14 @@ func TestAppUsersAndSessions(t *testing.T) {
 	h := newHarness(t, harnessOptions{users: users, appSessions: sessions, noPasswords: true})
 
 	laptop := h.client()
-	laptop.logInAs(alice) // the app's own login, through Service.LogIn
+	laptop.logInAs(t, alice) // the app's own login, through Service.LogIn
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	p := laptop.register(a, "laptop")
-	if laptop.sessionCookie() != "" {
+	p := laptop.register(t, a, "laptop")
+	if laptop.sessionCookie(t) != "" {
 		t.Fatal("passkeyd set its own session cookie beside the app's")
 	}
 	var list struct{ Passkeys []passkeyd.PasskeyInfo }
-	if err := json.Unmarshal(laptop.must(http.StatusOK, "GET", "/api/passkeys", nil), &list); err != nil {
+	if err := json.Unmarshal(laptop.must(t, http.StatusOK, "GET", "/api/passkeys", nil), &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list.Passkeys) != 1 || list.Passkeys[0].ID != p.ID {
@@ -128,11 +128,11 @@ func TestAppUsersAndSessions(t *testing.T) {
 	}
 
 	phone := h.client()
-	got := phone.login(a)
+	got := phone.login(t, a)
 	if got.User.ID != "42" || !got.Auth.UsePasskey || *got.Auth.Name != "laptop" {
 		t.Fatalf("login answer %+v, want user 42 by the passkey laptop", got)
 	}
-	if phone.whoami() != "42" || phone.sessionCookie() != "" {
+	if phone.whoami(t) != "42" || phone.sessionCookie(t) != "" {
 		t.Fatal("the passkey login did not go through the app's sessions alone")
 	}
 	sessions.mu.Lock()
@@ -146,19 +146,19 @@ func TestAppUsersAndSessions(t *testing.T) {
 		User *passkeyd.UserInfo
 		Auth *passkeyd.Auth
 	}
-	if err := json.Unmarshal(phone.must(http.StatusOK, "GET", "/api/session", nil), &session); err != nil {
+	if err := json.Unmarshal(phone.must(t, http.StatusOK, "GET", "/api/session", nil), &session); err != nil {
 		t.Fatal(err)
 	}
 	if session.User == nil || session.User.ID != "42" || session.Auth != nil {
 		t.Fatalf("GET /api/session = %+v, want user 42 and no auth", session)
 	}
 
-	phone.must(http.StatusNoContent, "POST", "/api/logout", nil)
-	if phone.whoami() != "" || sessions.logouts != 1 {
+	phone.must(t, http.StatusNoContent, "POST", "/api/logout", nil)
+	if phone.whoami(t) != "" || sessions.logouts != 1 {
 		t.Fatal("logout did not end the app's session")
 	}
 	// The laptop's session is the app's and lives on.
-	if laptop.whoami() != "42" {
+	if laptop.whoami(t) != "42" {
 		t.Fatal("logging out the phone ended the laptop's session")
 	}
 }
@@ -171,18 +171,18 @@ func TestAppUsersHandleMustBeOwners(t *testing.T) {
 	bob := users.add("2", "bob")
 	h := newHarness(t, harnessOptions{users: users, noPasswords: true})
 	c := h.client()
-	c.logInAs(alice)
+	c.logInAs(t, alice)
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	c.register(a, "")
+	c.register(t, a, "")
 	// The authenticator says the passkey is bob's.
 	stranger := h.client()
-	opts := stranger.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	opts := stranger.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 	resp, err := a.LoginWith(opts, passkeytest.Tamper{UserHandle: bob.Handle})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stranger.mustError(http.StatusUnauthorized, "unknown_passkey", "POST", "/api/login/finish", resp)
-	if stranger.whoami() != "" {
+	stranger.mustError(t, http.StatusUnauthorized, "unknown_passkey", "POST", "/api/login/finish", resp)
+	if stranger.whoami(t) != "" {
 		t.Fatal("a passkey with another user's handle logged someone in")
 	}
 }

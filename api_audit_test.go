@@ -33,8 +33,8 @@ func (h *harness) events(t *testing.T, userID string) []string {
 // device.
 func TestAuditLog(t *testing.T) {
 	h := newHarness(t, harnessOptions{trustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
-	u := h.user("audited")
-	h.setPassword(u, "right")
+	u := h.user(t, "audited")
+	h.setPassword(t, u, "right")
 	for range 11 {
 		if _, _, err := passwordAttempt(h, "audited", "wrong", "203.0.113.5"); err != nil {
 			t.Fatal(err)
@@ -42,22 +42,22 @@ func TestAuditLog(t *testing.T) {
 	}
 	passwordAttempt(h, "audited", "wrong", "203.0.113.5") // a second refusal of the window: no second entry
 	c := h.client()
-	c.must(http.StatusOK, "POST", "/api/login/password", passwordBody(t, "audited", "right"))
+	c.must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "audited", "right"))
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	p := c.register(a, "phone")
-	c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"name":"old phone"}`))
-	c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
-	c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":true}`))
-	h.client().login(a)
+	p := c.register(t, a, "phone")
+	c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"name":"old phone"}`))
+	c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
+	c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":true}`))
+	h.client().login(t, a)
 	other := h.client()
-	opts := other.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	opts := other.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 	resp, err := a.LoginWith(opts, passkeytest.Tamper{BadSignature: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other.mustError(http.StatusUnauthorized, "login_failed", "POST", "/api/login/finish", resp)
-	c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
-	c.must(http.StatusNoContent, "DELETE", "/api/passkeys/"+p.ID, nil)
+	other.mustError(t, http.StatusUnauthorized, "login_failed", "POST", "/api/login/finish", resp)
+	c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
+	c.must(t, http.StatusNoContent, "DELETE", "/api/passkeys/"+p.ID, nil)
 
 	want := []string{}
 	for range 10 {
@@ -95,19 +95,19 @@ func TestAuditLog(t *testing.T) {
 func TestAuditLogClone(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	owner := h.client()
-	u := h.user("cloned")
-	owner.logInAs(u)
+	u := h.user(t, "cloned")
+	owner.logInAs(t, u)
 	a := passkeytest.New(h.origin, passkeytest.Options{DeviceBound: true})
-	owner.register(a, "key")
-	h.client().login(a) // counter 1
+	owner.register(t, a, "key")
+	h.client().login(t, a) // counter 1
 	a.SetSignCount(lastCredID(t, a), 0)
 	c := h.client()
-	opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 	resp, err := a.Login(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.mustError(http.StatusUnauthorized, "possible_clone", "POST", "/api/login/finish", resp)
+	c.mustError(t, http.StatusUnauthorized, "possible_clone", "POST", "/api/login/finish", resp)
 	got := h.events(t, u.ID)
 	want := []string{"clone_warning ok passkey", "login refused passkey possible_clone", "passkey_disabled ok passkey possible_clone"}
 	if len(got) < 3 || !slices.Equal(got[len(got)-3:], want) {

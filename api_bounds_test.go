@@ -51,19 +51,19 @@ func TestRegistrationInputsBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, harnessOptions{})
-			c := h.client().on(t)
-			c.logInAs(h.on(t).user("bounded"))
-			before := h.on(t).snapshot()
-			opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-			resp := c.registration(passkeytest.New(h.origin, tt.opts), opts, passkeytest.Tamper{}, nil)
+			c := h.client()
+			c.logInAs(t, h.user(t, "bounded"))
+			before := h.snapshot(t)
+			opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+			resp := c.registration(t, passkeytest.New(h.origin, tt.opts), opts, passkeytest.Tamper{}, nil)
 			if tt.edit != nil {
 				resp = tt.edit(t, resp)
 			}
-			e := c.mustError(http.StatusBadRequest, "registration_failed", "POST", "/api/passkeys/register/finish", resp)
+			e := c.mustError(t, http.StatusBadRequest, "registration_failed", "POST", "/api/passkeys/register/finish", resp)
 			if !strings.Contains(e.Message, tt.message) {
 				t.Errorf("message %q, want it to say what was wrong (%q)", e.Message, tt.message)
 			}
-			if h.on(t).snapshot() != before {
+			if h.snapshot(t) != before {
 				t.Error("a refused registration stored something")
 			}
 		})
@@ -75,10 +75,10 @@ func TestRegistrationInputsBounded(t *testing.T) {
 func TestUnknownAttachmentNotStored(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	c := h.client()
-	c.logInAs(h.user("attached"))
-	opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-	resp := c.registration(passkeytest.New(h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
-	c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", setPath(t, resp, "usb-stick", "authenticatorAttachment"))
+	c.logInAs(t, h.user(t, "attached"))
+	opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+	resp := c.registration(t, passkeytest.New(h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
+	c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", setPath(t, resp, "usb-stick", "authenticatorAttachment"))
 	var stored string
 	if err := h.db.SQL().QueryRow("SELECT attachment FROM passkeyd_passkeys").Scan(&stored); err != nil {
 		t.Fatal(err)
@@ -93,15 +93,15 @@ func TestUnknownAttachmentNotStored(t *testing.T) {
 func TestPasskeysPerUserBounded(t *testing.T) {
 	h := newHarness(t, harnessOptions{maxPasskeys: 2})
 	c := h.client()
-	c.logInAs(h.user("collector"))
-	opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-	c.register(passkeytest.New(h.origin, passkeytest.Options{}), "one")
-	c.register(passkeytest.New(h.origin, passkeytest.Options{}), "two")
+	c.logInAs(t, h.user(t, "collector"))
+	opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+	c.register(t, passkeytest.New(h.origin, passkeytest.Options{}), "one")
+	c.register(t, passkeytest.New(h.origin, passkeytest.Options{}), "two")
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	c.mustError(http.StatusConflict, "too_many_passkeys", "POST", "/api/passkeys/register/begin", nil)
+	c.mustError(t, http.StatusConflict, "too_many_passkeys", "POST", "/api/passkeys/register/begin", nil)
 	// A ceremony begun before the limit was reached is refused too.
-	c.mustError(http.StatusConflict, "too_many_passkeys", "POST", "/api/passkeys/register/finish", c.registration(a, opts, passkeytest.Tamper{}, nil))
-	if n := h.passkeyCount(); n != 2 {
+	c.mustError(t, http.StatusConflict, "too_many_passkeys", "POST", "/api/passkeys/register/finish", c.registration(t, a, opts, passkeytest.Tamper{}, nil))
+	if n := h.passkeyCount(t); n != 2 {
 		t.Fatalf("%d passkeys stored, want 2", n)
 	}
 }
@@ -112,8 +112,8 @@ func TestPasskeysPerUserBounded(t *testing.T) {
 func TestPasskeyNamesAreText(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	c := h.client()
-	c.logInAs(h.user("namer"))
-	p := c.register(passkeytest.New(h.origin, passkeytest.Options{}), "plain")
+	c.logInAs(t, h.user(t, "namer"))
+	p := c.register(t, passkeytest.New(h.origin, passkeytest.Options{}), "plain")
 	for _, tt := range []struct {
 		name, body string
 		status     int
@@ -125,7 +125,7 @@ func TestPasskeyNamesAreText(t *testing.T) {
 		{"invalid UTF-8", "{\"name\":\"\xff\xfe\"}", 400, "invalid_json"},
 		{"an emoji sequence", `{"name":"👩‍💻 laptop"}`, 200, ""},
 	} {
-		status, hdr, b := c.doFull("PATCH", "/api/passkeys/"+p.ID, []byte(tt.body))
+		status, hdr, b := c.doFull(t, "PATCH", "/api/passkeys/"+p.ID, []byte(tt.body))
 		if status != tt.status {
 			t.Errorf("%s: %d %s, want %d", tt.name, status, b, tt.status)
 			continue
@@ -134,7 +134,7 @@ func TestPasskeyNamesAreText(t *testing.T) {
 			checkError(t, hdr, b, tt.code)
 		}
 	}
-	if got := c.passkey(p.ID).Name; got != "👩‍💻 laptop" {
+	if got := c.passkey(t, p.ID).Name; got != "👩‍💻 laptop" {
 		t.Fatalf("name %q after the refusals, want only the last change", got)
 	}
 }

@@ -353,9 +353,9 @@ func newWorld(t testing.TB, o harnessOptions) *world {
 // userClient makes a user and a client logged in as them.
 func (w *world) userClient(t testing.TB, name string) (*passkeyd.User, *client) {
 	t.Helper()
-	u := w.h.on(t).user(name)
-	c := w.h.client().on(t)
-	c.logInAs(u)
+	u := w.h.user(t, name)
+	c := w.h.client()
+	c.logInAs(t, u)
 	return u, c
 }
 

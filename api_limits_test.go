@@ -3,6 +3,7 @@ package passkeyd_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/netip"
@@ -35,7 +36,11 @@ func (c *countingPasswords) wrap(p passkeyd.PasswordChecker) passkeyd.PasswordCh
 // from (sent as X-Forwarded-For; "" sends none), safe to call from any
 // goroutine: it returns the status and Retry-After, or an error.
 func passwordAttempt(h *harness, username, pw, from string) (int, string, error) {
-	return postFrom(h, "/api/login/password", passwordBody(h.t, username, pw), from)
+	body, err := json.Marshal(map[string]string{"username": username, "password": pw})
+	if err != nil {
+		return 0, "", err
+	}
+	return postFrom(h, "/api/login/password", body, from)
 }
 
 // postFrom posts body to path as a client at the address from (sent as
@@ -93,8 +98,8 @@ func burst(t *testing.T, hs []*harness, n int, username string, pw func(i int) s
 func TestPasswordBurstHashesNoMoreThanTheLimit(t *testing.T) {
 	checker := &countingPasswords{}
 	h := newHarness(t, harnessOptions{passwords: checker.wrap})
-	u := h.user("target")
-	h.setPassword(u, "the right one")
+	u := h.user(t, "target")
+	h.setPassword(t, u, "the right one")
 	got := burst(t, []*harness{h}, 41, "target", func(i int) string { return "wrong " + strconv.Itoa(i) })
 	if n := checker.checks.Load(); n != 10 {
 		t.Errorf("%d passwords hashed in a burst of 41, want 10 (the limit)", n)
@@ -116,7 +121,7 @@ func TestPasswordLimitAcrossInstances(t *testing.T) {
 	checker := &countingPasswords{}
 	a := newHarness(t, harnessOptions{passwords: checker.wrap})
 	b := newHarness(t, harnessOptions{passwords: checker.wrap, db: a})
-	a.setPassword(a.user("shared"), "right")
+	a.setPassword(t, a.user(t, "shared"), "right")
 	got := burst(t, []*harness{a, b}, 40, "shared", func(i int) string { return "wrong " + strconv.Itoa(i) })
 	if n := checker.checks.Load(); n != 10 {
 		t.Errorf("%d passwords hashed by two instances, want 10 (the limit)", n)
@@ -133,12 +138,12 @@ func TestPasswordLimitAcrossInstances(t *testing.T) {
 // proxy.
 func TestPasswordLockoutIsBounded(t *testing.T) {
 	h := newHarness(t, harnessOptions{trustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
-	u := h.user("victim")
-	h.setPassword(u, "owner's password")
+	u := h.user(t, "victim")
+	h.setPassword(t, u, "owner's password")
 	owner := h.client()
-	owner.logInAs(u)
+	owner.logInAs(t, u)
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	owner.register(a, "")
+	owner.register(t, a, "")
 
 	attempt := func(pw, from string) int {
 		t.Helper()
@@ -175,7 +180,7 @@ func TestPasswordLockoutIsBounded(t *testing.T) {
 		t.Fatalf("the owner after over 100 guesses from many addresses: %d, want 429", got)
 	}
 	// Passkey login is never locked.
-	if got := h.client().login(a); got.User.ID != u.ID {
+	if got := h.client().login(t, a); got.User.ID != u.ID {
 		t.Fatalf("passkey login of the locked account: %+v", got)
 	}
 }
@@ -223,11 +228,11 @@ func TestCeremoniesLimitedPerAddress(t *testing.T) {
 // changes nothing. A begin without a body needs no type.
 func TestJSONRoutesNeedJSON(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	u := h.user("typed")
-	h.setPassword(u, "pw")
+	u := h.user(t, "typed")
+	h.setPassword(t, u, "pw")
 	c := h.client()
-	c.logInAs(u)
-	before := h.snapshot()
+	c.logInAs(t, u)
+	before := h.snapshot(t)
 	for _, tt := range []struct{ path, body, contentType string }{
 		{"/api/login/password", `{"username":"typed","password":"pw"}`, "text/plain"},
 		{"/api/login/password", `username=typed&password=pw`, "application/x-www-form-urlencoded"},
@@ -240,15 +245,15 @@ func TestJSONRoutesNeedJSON(t *testing.T) {
 		if tt.path == "/api/login/finish" {
 			want = http.StatusUnauthorized
 		}
-		status, hdr, b := c.doFull("POST", tt.path, []byte(tt.body), http.Header{"Content-Type": {tt.contentType}})
+		status, hdr, b := c.doFull(t, "POST", tt.path, []byte(tt.body), http.Header{"Content-Type": {tt.contentType}})
 		if status != want {
 			t.Errorf("POST %s as %q: %d %s, want %d", tt.path, tt.contentType, status, b, want)
 			continue
 		}
 		checkError(t, hdr, b, "unsupported_media_type")
 	}
-	if h.snapshot() != before {
+	if h.snapshot(t) != before {
 		t.Fatal("a refused request changed users or passkeys")
 	}
-	c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 }

@@ -25,11 +25,11 @@ func TestLoginBeginOptions(t *testing.T) {
 			enabled2 := passkeytest.New(w.h.origin, passkeytest.Options{DeviceBound: true, Attachment: passkeytest.CrossPlatform})
 			disabled := passkeytest.New(w.h.origin, passkeytest.Options{})
 			bobs := passkeytest.New(w.h.origin, passkeytest.Options{})
-			alice.register(enabled1, "")
-			alice.register(enabled2, "")
-			off := alice.register(disabled, "")
-			alice.must(http.StatusOK, "PATCH", "/api/passkeys/"+off.ID, []byte(`{"enabled":false}`))
-			bob.register(bobs, "")
+			alice.register(t, enabled1, "")
+			alice.register(t, enabled2, "")
+			off := alice.register(t, disabled, "")
+			alice.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+off.ID, []byte(`{"enabled":false}`))
+			bob.register(t, bobs, "")
 			_, carol := w.userClient(t, "carol") // no passkeys
 
 			for _, tc := range []struct {
@@ -38,15 +38,15 @@ func TestLoginBeginOptions(t *testing.T) {
 				body []byte
 				want []string
 			}{
-				{"anonymous", w.h.client().on(t), nil, []string{}},
-				{"anonymous with {}", w.h.client().on(t), []byte("{}"), []string{}},
-				{"anonymous with a body to ignore", w.h.client().on(t), []byte(`{"allowCredentials":[{"type":"public-key","id":"AAAA"}]}`), []string{}},
+				{"anonymous", w.h.client(), nil, []string{}},
+				{"anonymous with {}", w.h.client(), []byte("{}"), []string{}},
+				{"anonymous with a body to ignore", w.h.client(), []byte(`{"allowCredentials":[{"type":"public-key","id":"AAAA"}]}`), []string{}},
 				{"logged in: enabled passkeys only", alice, nil, credIDs(enabled1, enabled2)},
 				{"logged in: another user", bob, nil, credIDs(bobs)},
 				{"logged in without passkeys", carol, nil, []string{}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					b := tc.c.on(t).must(http.StatusOK, "POST", "/api/login/begin", tc.body)
+					b := tc.c.must(t, http.StatusOK, "POST", "/api/login/begin", tc.body)
 					if got := allowedIDs(t, b); !slices.Equal(got, tc.want) {
 						t.Errorf("allowCredentials = %v, want %v", got, tc.want)
 					}
@@ -73,27 +73,27 @@ func TestLoginFinish(t *testing.T) {
 	alice, owner := w.userClient(t, "alice")
 	owner.ua = uaIPhone
 	a := passkeytest.New(w.h.origin, passkeytest.Options{DeviceBound: true})
-	p := owner.register(a, "My phone")
+	p := owner.register(t, a, "My phone")
 
 	for i, tc := range []struct {
 		name string
 		c    func() *client
 	}{
-		{"discoverable login", func() *client { return w.h.client().on(t) }},
-		{"second discoverable login", func() *client { return w.h.client().on(t) }},
-		{"re-authentication of the logged-in user", func() *client { return owner.on(t) }},
+		{"discoverable login", func() *client { return w.h.client() }},
+		{"second discoverable login", func() *client { return w.h.client() }},
+		{"re-authentication of the logged-in user", func() *client { return owner }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.c()
 			c.ua = uaIPhone
 			w.clock.Advance(time.Hour)
 			at := w.clock.Now().UTC().Truncate(time.Second)
-			opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+			opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 			resp, err := a.Login(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			status, hdr, b := c.doFull("POST", "/api/login/finish", resp)
+			status, hdr, b := c.doFull(t, "POST", "/api/login/finish", resp)
 			if status != http.StatusOK {
 				t.Fatalf("finish = %d %s", status, b)
 			}
@@ -118,7 +118,7 @@ func TestLoginFinish(t *testing.T) {
 			}
 			// The session is logged in, with the same record.
 			var who whoami
-			if err := json.Unmarshal(c.must(http.StatusOK, "GET", "/test/whoami", nil), &who); err != nil {
+			if err := json.Unmarshal(c.must(t, http.StatusOK, "GET", "/test/whoami", nil), &who); err != nil {
 				t.Fatal(err)
 			}
 			if who.UserID != alice.ID || !equalAuth(who.Auth, wantAuth) {
@@ -127,7 +127,7 @@ func TestLoginFinish(t *testing.T) {
 			// A protected endpoint works with the same client; the use is
 			// recorded.
 			var list struct{ Passkeys []passkeyd.PasskeyInfo }
-			if err := json.Unmarshal(c.must(http.StatusOK, "GET", "/api/passkeys", nil), &list); err != nil {
+			if err := json.Unmarshal(c.must(t, http.StatusOK, "GET", "/api/passkeys", nil), &list); err != nil {
 				t.Fatal(err)
 			}
 			if len(list.Passkeys) != 1 {
@@ -166,25 +166,25 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 	w := newWorld(t, harnessOptions{})
 	alice, owner := w.userClient(t, "alice")
 	a := passkeytest.New(w.h.origin, passkeytest.Options{})
-	owner.register(a, "")
+	owner.register(t, a, "")
 
 	for _, tc := range []struct {
 		name   string
 		before func(t *testing.T) *client
 	}{
 		{"anonymous before (a planted token)", func(t *testing.T) *client {
-			return w.h.clientWithCookie(randomB64(32)).on(t)
+			return w.h.clientWithCookie(randomB64(32))
 		}},
 		{"logged in before (re-authentication)", func(t *testing.T) *client {
-			c := w.h.client().on(t)
-			c.logInAs(alice)
+			c := w.h.client()
+			c.logInAs(t, alice)
 			return c
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.before(t)
-			opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
-			old := c.sessionCookie()
+			opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
+			old := c.sessionCookie(t)
 			if old == "" {
 				t.Fatal("no session cookie before the login")
 			}
@@ -192,16 +192,16 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.must(http.StatusOK, "POST", "/api/login/finish", resp)
-			renewed := c.sessionCookie()
+			c.must(t, http.StatusOK, "POST", "/api/login/finish", resp)
+			renewed := c.sessionCookie(t)
 			if renewed == "" || renewed == old {
 				t.Fatalf("session cookie %q -> %q, want a new token", old, renewed)
 			}
-			w.h.clientWithCookie(old).on(t).mustError(http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
-			if got := w.h.clientWithCookie(old).on(t).whoami(); got != "" {
+			w.h.clientWithCookie(old).mustError(t, http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
+			if got := w.h.clientWithCookie(old).whoami(t); got != "" {
 				t.Errorf("the old token logs %q in", got)
 			}
-			w.h.clientWithCookie(renewed).on(t).must(http.StatusOK, "GET", "/api/passkeys", nil)
+			w.h.clientWithCookie(renewed).must(t, http.StatusOK, "GET", "/api/passkeys", nil)
 		})
 	}
 }
@@ -229,10 +229,10 @@ func TestLoginCrossPlatform(t *testing.T) {
 			_, owner := w.userClient(t, uniqueName("cross"))
 			owner.ua = tc.regUA
 			a := passkeytest.New(w.h.origin, passkeytest.Options{Attachment: tc.attachment})
-			p := owner.register(a, "")
-			c := w.h.client().on(t)
+			p := owner.register(t, a, "")
+			c := w.h.client()
 			c.ua = tc.loginUA
-			got := c.login(a)
+			got := c.login(t, a)
 			if got.Auth.CrossPlatform == nil || *got.Auth.CrossPlatform != tc.want {
 				t.Errorf("cross_platform = %v, want %v", deref(got.Auth.CrossPlatform), tc.want)
 			}
@@ -265,8 +265,8 @@ type loginCase struct {
 // beginLogin begins a discoverable login from a new anonymous client.
 func beginLogin(t *testing.T, w *world) (*client, []byte) {
 	t.Helper()
-	c := w.h.client().on(t)
-	return c, c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	c := w.h.client()
+	return c, c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 }
 
 func assertion(t testing.TB, a *passkeytest.Authenticator, opts []byte, tm passkeytest.Tamper) []byte {
@@ -307,7 +307,7 @@ func ownerPatch(t *testing.T, w *world, a *passkeytest.Authenticator, body strin
 	t.Helper()
 	id := passkeyIDOf(t, w, a)
 	owner := ownerClient(t, w, a)
-	owner.must(http.StatusOK, "PATCH", "/api/passkeys/"+id, []byte(body))
+	owner.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+id, []byte(body))
 	return id
 }
 
@@ -329,8 +329,8 @@ func ownerClient(t *testing.T, w *world, a *passkeytest.Authenticator) *client {
 	if err := w.h.db.SQL().QueryRow("SELECT user_id FROM passkeyd_passkeys WHERE credential_id = $1", lastCredID(t, a)).Scan(&userID); err != nil {
 		t.Fatal(err)
 	}
-	c := w.h.client().on(t)
-	c.must(http.StatusOK, "POST", "/test/login/"+userID, nil)
+	c := w.h.client()
+	c.must(t, http.StatusOK, "POST", "/test/login/"+userID, nil)
 	return c
 }
 
@@ -373,11 +373,11 @@ func loginBadInputCases() []loginCase {
 		}},
 		{name: "posted without a session", code: "unknown_challenge", make: func(t *testing.T, w *world, a *passkeytest.Authenticator) (*client, []byte) {
 			_, opts := beginLogin(t, w)
-			return w.h.client().on(t), assertion(t, a, opts, passkeytest.Tamper{})
+			return w.h.client(), assertion(t, a, opts, passkeytest.Tamper{})
 		}},
 		{name: "registration challenge", code: "unknown_challenge", make: func(t *testing.T, w *world, a *passkeytest.Authenticator) (*client, []byte) {
 			_, c := w.userClient(t, uniqueName("reg"))
-			reg := beginReg(c)
+			reg := beginReg(t, c)
 			// A registration ceremony answered as a login from the
 			// same session.
 			_, opts := beginLogin(t, w)
@@ -397,12 +397,12 @@ func loginBadInputCases() []loginCase {
 			// A second authenticator of the same user signs the same
 			// challenge; its signature is put under a's credential id.
 			other := passkeytest.New(w.h.origin, passkeytest.Options{})
-			ownerClient(t, w, a).register(other, "")
+			ownerClient(t, w, a).register(t, other, "")
 			sig := getPath(t, assertion(t, other, opts, passkeytest.Tamper{}), "response", "signature")
 			return c, setPath(t, resp, sig, "response", "signature")
 		}},
 		{name: "user handle of another user", code: "login_failed", make: func(t *testing.T, w *world, a *passkeytest.Authenticator) (*client, []byte) {
-			bob := w.h.user(uniqueName("bob"))
+			bob := w.h.user(t, uniqueName("bob"))
 			return tamperedLogin(passkeytest.Tamper{UserHandle: bob.Handle})(t, w, a)
 		}},
 		{name: "missing user handle", code: "login_failed", make: editedLogin("", "response", "userHandle")},
@@ -411,7 +411,7 @@ func loginBadInputCases() []loginCase {
 			// never finished.
 			_, u := w.userClient(t, uniqueName("unfinished"))
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			if _, err := a.Register(beginReg(u)); err != nil {
+			if _, err := a.Register(beginReg(t, u)); err != nil {
 				t.Fatal(err)
 			}
 			return tamperedLogin(passkeytest.Tamper{})(t, w, a)
@@ -422,13 +422,13 @@ func loginBadInputCases() []loginCase {
 		}},
 		{name: "deleted credential", code: "unknown_passkey", make: func(t *testing.T, w *world, a *passkeytest.Authenticator) (*client, []byte) {
 			id := ownerPatch(t, w, a, `{"enabled":false}`)
-			ownerClient(t, w, a).must(http.StatusNoContent, "DELETE", "/api/passkeys/"+id, nil)
+			ownerClient(t, w, a).must(t, http.StatusNoContent, "DELETE", "/api/passkeys/"+id, nil)
 			return tamperedLogin(passkeytest.Tamper{})(t, w, a)
 		}},
 		{name: "another user's credential on re-authentication", code: "wrong_user", make: func(t *testing.T, w *world, a *passkeytest.Authenticator) (*client, []byte) {
 			_, mallory := w.userClient(t, uniqueName("mallory"))
-			mallory.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "")
-			opts := mallory.must(http.StatusOK, "POST", "/api/login/begin", nil)
+			mallory.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "")
+			opts := mallory.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 			// A client that ignores allowCredentials answers with a's
 			// credential, another user's.
 			opts = setPath(t, opts, []any{}, "publicKey", "allowCredentials")
@@ -463,26 +463,26 @@ func TestLoginBadInput(t *testing.T) {
 			// A device-bound key, so that a login that got through would
 			// show in the sign count as well as in last_used_at.
 			a := passkeytest.New(w.h.origin, passkeytest.Options{DeviceBound: true})
-			owner.register(a, "")
+			owner.register(t, a, "")
 			poster, body := tc.make(t, w, a)
-			who := poster.whoami()
-			cookie := poster.sessionCookie()
-			before := w.h.snapshot()
+			who := poster.whoami(t)
+			cookie := poster.sessionCookie(t)
+			before := w.h.snapshot(t)
 			status := tc.status
 			if status == 0 {
 				status = http.StatusUnauthorized
 			}
-			poster.mustError(status, tc.code, "POST", "/api/login/finish", body)
-			if got := w.h.snapshot(); got != before {
+			poster.mustError(t, status, tc.code, "POST", "/api/login/finish", body)
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("refused login changed the database:\n%s\n->\n%s", before, got)
 			}
-			if got := poster.whoami(); got != who {
+			if got := poster.whoami(t); got != who {
 				t.Errorf("session user %q after a refused login, was %q", got, who)
 			}
 			if who == "" {
-				poster.mustError(http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
+				poster.mustError(t, http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
 			}
-			if got := poster.sessionCookie(); got != cookie {
+			if got := poster.sessionCookie(t); got != cookie {
 				t.Errorf("session token renewed by a refused login")
 			}
 		})
@@ -498,10 +498,10 @@ func TestLoginReauthOtherUsersCredential(t *testing.T) {
 	_, bobC := w.userClient(t, "bob")
 	aliceKey := passkeytest.New(w.h.origin, passkeytest.Options{})
 	bobKey := passkeytest.New(w.h.origin, passkeytest.Options{})
-	aliceC.register(aliceKey, "")
-	bobC.register(bobKey, "")
+	aliceC.register(t, aliceKey, "")
+	bobC.register(t, bobKey, "")
 
-	opts := aliceC.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	opts := aliceC.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 	if got, want := allowedIDs(t, opts), credIDs(aliceKey); !slices.Equal(got, want) {
 		t.Fatalf("allowCredentials %v, want %v", got, want)
 	}
@@ -509,16 +509,16 @@ func TestLoginReauthOtherUsersCredential(t *testing.T) {
 		t.Fatal("bob's authenticator answered options that list only alice's passkeys")
 	}
 	opts = setPath(t, opts, []any{}, "publicKey", "allowCredentials")
-	before := w.h.snapshot()
-	aliceC.mustError(http.StatusUnauthorized, "wrong_user", "POST", "/api/login/finish", assertion(t, bobKey, opts, passkeytest.Tamper{}))
-	if got := aliceC.whoami(); got != alice.ID {
+	before := w.h.snapshot(t)
+	aliceC.mustError(t, http.StatusUnauthorized, "wrong_user", "POST", "/api/login/finish", assertion(t, bobKey, opts, passkeytest.Tamper{}))
+	if got := aliceC.whoami(t); got != alice.ID {
 		t.Errorf("session user %q, want alice %q", got, alice.ID)
 	}
-	if got := w.h.snapshot(); got != before {
+	if got := w.h.snapshot(t); got != before {
 		t.Errorf("refused login changed the database:\n%s\n->\n%s", before, got)
 	}
 	// Alice's own passkey still re-authenticates her.
-	if got := aliceC.login(aliceKey); got.User.ID != alice.ID {
+	if got := aliceC.login(t, aliceKey); got.User.ID != alice.ID {
 		t.Errorf("re-authentication answer %+v", got)
 	}
 }
@@ -545,7 +545,7 @@ func TestLoginFailedFinishUsesNothing(t *testing.T) {
 		{"unknown credential", func(t *testing.T, c *client, opts []byte, _ *passkeytest.Authenticator) (*client, []byte) {
 			stranger := passkeytest.New(w.h.origin, passkeytest.Options{})
 			_, u := w.userClient(t, uniqueName("stranger"))
-			if _, err := stranger.Register(beginReg(u)); err != nil {
+			if _, err := stranger.Register(beginReg(t, u)); err != nil {
 				t.Fatal(err)
 			}
 			return c, assertion(t, stranger, opts, passkeytest.Tamper{})
@@ -558,16 +558,16 @@ func TestLoginFailedFinishUsesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, owner := w.userClient(t, uniqueName("used"))
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			owner.register(a, "")
+			owner.register(t, a, "")
 			c, opts := beginLogin(t, w)
 			poster, bad := tc.bad(t, c, opts, a)
-			poster.mustError(http.StatusUnauthorized, "", "POST", "/api/login/finish", bad)
+			poster.mustError(t, http.StatusUnauthorized, "", "POST", "/api/login/finish", bad)
 			good := assertion(t, a, opts, passkeytest.Tamper{})
-			got := c.must(http.StatusOK, "POST", "/api/login/finish", good)
-			if id := getPath(t, got, "user", "id"); id != c.whoami() || id == "" {
-				t.Errorf("logged in as %q, session says %q", id, c.whoami())
+			got := c.must(t, http.StatusOK, "POST", "/api/login/finish", good)
+			if id := getPath(t, got, "user", "id"); id != c.whoami(t) || id == "" {
+				t.Errorf("logged in as %q, session says %q", id, c.whoami(t))
 			}
-			c.mustError(http.StatusUnauthorized, "unknown_challenge", "POST", "/api/login/finish", good)
+			c.mustError(t, http.StatusUnauthorized, "unknown_challenge", "POST", "/api/login/finish", good)
 		})
 	}
 }
@@ -579,10 +579,10 @@ func TestLoginReplay(t *testing.T) {
 	w := newWorld(t, harnessOptions{})
 	_, owner := w.userClient(t, "alice")
 	a := passkeytest.New(w.h.origin, passkeytest.Options{DeviceBound: true})
-	owner.register(a, "")
+	owner.register(t, a, "")
 	c, opts := beginLogin(t, w)
 	resp := assertion(t, a, opts, passkeytest.Tamper{})
-	c.must(http.StatusOK, "POST", "/api/login/finish", resp)
+	c.must(t, http.StatusOK, "POST", "/api/login/finish", resp)
 	for _, tc := range []struct {
 		name string
 		c    *client
@@ -591,9 +591,9 @@ func TestLoginReplay(t *testing.T) {
 		{"another session", w.h.client()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := w.h.snapshot()
-			tc.c.on(t).mustError(http.StatusUnauthorized, "unknown_challenge", "POST", "/api/login/finish", resp)
-			if got := w.h.snapshot(); got != before {
+			before := w.h.snapshot(t)
+			tc.c.mustError(t, http.StatusUnauthorized, "unknown_challenge", "POST", "/api/login/finish", resp)
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("replay changed the database:\n%s\n->\n%s", before, got)
 			}
 		})
@@ -611,55 +611,55 @@ func TestTwoTabs(t *testing.T) {
 	}{
 		{"two logins finished in reverse order", func(t *testing.T, alice *passkeyd.User, owner *client) {
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			owner.register(a, "")
-			c := w.h.client().on(t)
-			opts1 := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
-			opts2 := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
-			c.must(http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts2, passkeytest.Tamper{}))
-			c.must(http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts1, passkeytest.Tamper{}))
-			if got := c.whoami(); got != alice.ID {
+			owner.register(t, a, "")
+			c := w.h.client()
+			opts1 := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
+			opts2 := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
+			c.must(t, http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts2, passkeytest.Tamper{}))
+			c.must(t, http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts1, passkeytest.Tamper{}))
+			if got := c.whoami(t); got != alice.ID {
 				t.Errorf("logged in as %q", got)
 			}
 		}},
 		{"two registrations finished in reverse order", func(t *testing.T, alice *passkeyd.User, c *client) {
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			opts1 := beginReg(c)
-			opts2 := beginReg(c)
-			p2 := checkPasskeyJSON(t, c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", c.registration(a, opts2, passkeytest.Tamper{}, "tab 2")))
-			p1 := checkPasskeyJSON(t, c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", c.registration(a, opts1, passkeytest.Tamper{}, "tab 1")))
+			opts1 := beginReg(t, c)
+			opts2 := beginReg(t, c)
+			p2 := checkPasskeyJSON(t, c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", c.registration(t, a, opts2, passkeytest.Tamper{}, "tab 2")))
+			p1 := checkPasskeyJSON(t, c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", c.registration(t, a, opts1, passkeytest.Tamper{}, "tab 1")))
 			if p1.Name != "tab 1" || p2.Name != "tab 2" || p1.ID == p2.ID {
 				t.Errorf("registered %+v and %+v", p1, p2)
 			}
 		}},
 		{"a login in one tab keeps a registration pending in another", func(t *testing.T, alice *passkeyd.User, c *client) {
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			c.register(a, "")
-			reg := beginReg(c)
-			token := c.sessionCookie()
-			c.login(a) // re-authentication in the other tab renews the token
-			if c.sessionCookie() == token {
+			c.register(t, a, "")
+			reg := beginReg(t, c)
+			token := c.sessionCookie(t)
+			c.login(t, a) // re-authentication in the other tab renews the token
+			if c.sessionCookie(t) == token {
 				t.Fatal("token not renewed")
 			}
 			b := passkeytest.New(w.h.origin, passkeytest.Options{})
-			c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", c.registration(b, reg, passkeytest.Tamper{}, nil))
+			c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", c.registration(t, b, reg, passkeytest.Tamper{}, nil))
 		}},
 		{"a login in one tab keeps another login pending", func(t *testing.T, alice *passkeyd.User, owner *client) {
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			owner.register(a, "")
-			c := w.h.client().on(t)
-			opts1 := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
-			c.login(a)
-			c.must(http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts1, passkeytest.Tamper{}))
+			owner.register(t, a, "")
+			c := w.h.client()
+			opts1 := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
+			c.login(t, a)
+			c.must(t, http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts1, passkeytest.Tamper{}))
 		}},
 		{"a password login keeps an anonymous tab's login pending", func(t *testing.T, alice *passkeyd.User, owner *client) {
 			// An anonymous tab begins a login, the other tab logs in with
 			// a password; the first tab's login still finishes.
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
-			owner.register(a, "")
-			c := w.h.client().on(t)
-			opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
-			c.logInAs(alice)
-			c.must(http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts, passkeytest.Tamper{}))
+			owner.register(t, a, "")
+			c := w.h.client()
+			opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
+			c.logInAs(t, alice)
+			c.must(t, http.StatusOK, "POST", "/api/login/finish", assertion(t, a, opts, passkeytest.Tamper{}))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -684,15 +684,15 @@ type counterWorld struct {
 func (cw *counterWorld) login(t *testing.T) (int, string) {
 	t.Helper()
 	c, opts := beginLogin(t, cw.w)
-	status, hdr, b := c.doFull("POST", "/api/login/finish", assertion(t, cw.a, opts, passkeytest.Tamper{}))
+	status, hdr, b := c.doFull(t, "POST", "/api/login/finish", assertion(t, cw.a, opts, passkeytest.Tamper{}))
 	switch status {
 	case http.StatusOK:
-		if c.whoami() == "" {
+		if c.whoami(t) == "" {
 			t.Error("login answered 200 but the session is not logged in")
 		}
 		return status, ""
 	case http.StatusUnauthorized:
-		if c.whoami() != "" {
+		if c.whoami(t) != "" {
 			t.Error("refused login left the session logged in")
 		}
 		return status, checkError(t, hdr, b, "").Error
@@ -707,7 +707,7 @@ func (cw *counterWorld) mustLogin(t *testing.T, want int, code string) passkeyd.
 	if status != want || got != code {
 		t.Fatalf("login = %d %q, want %d %q", status, got, want, code)
 	}
-	return cw.owner.on(t).passkey(cw.id)
+	return cw.owner.passkey(t, cw.id)
 }
 
 func TestSignCounterAndBackupFlags(t *testing.T) {
@@ -737,7 +737,7 @@ func TestSignCounterAndBackupFlags(t *testing.T) {
 			// Disabled for both copies: the next login, whichever copy
 			// it comes from, is refused, until the owner re-enables it.
 			cw.mustLogin(t, refused, "passkey_disabled")
-			cw.owner.on(t).must(http.StatusOK, "PATCH", "/api/passkeys/"+cw.id, []byte(`{"enabled":true}`))
+			cw.owner.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+cw.id, []byte(`{"enabled":true}`))
 			cw.a.SetSignCount(cw.cred, 5)
 			if p := cw.mustLogin(t, ok, ""); p.SignCount != 6 || !p.CloneWarning {
 				t.Errorf("after re-enabling: %+v, want a login with the counter at 6 and the warning kept", p)
@@ -820,7 +820,7 @@ func TestSignCounterAndBackupFlags(t *testing.T) {
 			}
 		}},
 		{"backup eligible 1 to 0 is refused", false, func(t *testing.T, cw *counterWorld) {
-			before := cw.owner.on(t).passkey(cw.id)
+			before := cw.owner.passkey(t, cw.id)
 			cw.a.SetFlags(cw.cred, false, false)
 			p := cw.mustLogin(t, refused, "login_failed")
 			if !equalInfo(p, before) {
@@ -828,7 +828,7 @@ func TestSignCounterAndBackupFlags(t *testing.T) {
 			}
 		}},
 		{"backed up without backup eligible is refused (device-bound)", true, func(t *testing.T, cw *counterWorld) {
-			before := cw.owner.on(t).passkey(cw.id)
+			before := cw.owner.passkey(t, cw.id)
 			cw.a.SetFlags(cw.cred, false, true)
 			if p := cw.mustLogin(t, refused, "login_failed"); !equalInfo(p, before) {
 				t.Errorf("refused login changed the passkey: %+v -> %+v", before, p)
@@ -852,7 +852,7 @@ func TestSignCounterAndBackupFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, owner := w.userClient(t, uniqueName("counter"))
 			a := passkeytest.New(w.h.origin, passkeytest.Options{DeviceBound: tc.deviceBound})
-			p := owner.register(a, "")
+			p := owner.register(t, a, "")
 			if p.BackupEligible == tc.deviceBound || p.BackedUp == tc.deviceBound {
 				t.Fatalf("registered %+v", p)
 			}
@@ -874,11 +874,11 @@ func equalTime(a, b *time.Time) bool {
 // cookie then has the session lifetime.
 func TestBeginMakesNoSession(t *testing.T) {
 	h := newHarness(t, harnessOptions{ceremonyTTL: time.Minute})
-	alice := h.user("alice-short")
+	alice := h.user(t, "alice-short")
 	owner := h.client()
-	owner.logInAs(alice)
+	owner.logInAs(t, alice)
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	owner.register(a, "")
+	owner.register(t, a, "")
 
 	c := h.client()
 	cookies := func(hdr http.Header) map[string]*http.Cookie {
@@ -892,7 +892,7 @@ func TestBeginMakesNoSession(t *testing.T) {
 		}
 		return out
 	}
-	status, hdr, opts := c.doFull("POST", "/api/login/begin", nil)
+	status, hdr, opts := c.doFull(t, "POST", "/api/login/begin", nil)
 	if status != http.StatusOK {
 		t.Fatalf("begin: %d", status)
 	}
@@ -913,7 +913,7 @@ func TestBeginMakesNoSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, hdr, body := c.doFull("POST", "/api/login/finish", resp)
+	status, hdr, body := c.doFull(t, "POST", "/api/login/finish", resp)
 	if status != http.StatusOK {
 		t.Fatalf("finish: %d %s", status, body)
 	}

@@ -21,26 +21,26 @@ type listAnswer struct {
 	Pages    int                    `json:"pages"`
 }
 
-func (c *client) list(query string) listAnswer {
-	c.t.Helper()
-	b := c.must(http.StatusOK, "GET", "/api/passkeys"+query, nil)
+func (c *client) list(t testing.TB, query string) listAnswer {
+	t.Helper()
+	b := c.must(t, http.StatusOK, "GET", "/api/passkeys"+query, nil)
 	var shape map[string]json.RawMessage
 	if err := json.Unmarshal(b, &shape); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if len(shape) != 3 || shape["passkeys"] == nil || shape["page"] == nil || shape["pages"] == nil {
-		c.t.Fatalf("list answer %s, want {passkeys, page, pages}", b)
+		t.Fatalf("list answer %s, want {passkeys, page, pages}", b)
 	}
 	var raw []json.RawMessage
 	if err := json.Unmarshal(shape["passkeys"], &raw); err != nil || raw == nil {
-		c.t.Fatalf("passkeys is not a list: %s", shape["passkeys"])
+		t.Fatalf("passkeys is not a list: %s", shape["passkeys"])
 	}
 	for _, p := range raw {
-		checkPasskeyObject(c.t, p)
+		checkPasskeyObject(t, p)
 	}
 	var l listAnswer
 	if err := json.Unmarshal(b, &l); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return l
 }
@@ -51,7 +51,7 @@ func TestListPasskeys(t *testing.T) {
 	_, c := w.userClient(t, "alice")
 	_, bob := w.userClient(t, "bob")
 
-	if got := c.list(""); len(got.Passkeys) != 0 || got.Page != 1 || got.Pages != 1 {
+	if got := c.list(t, ""); len(got.Passkeys) != 0 || got.Page != 1 || got.Pages != 1 {
 		t.Fatalf("empty list: %+v", got)
 	}
 	// 53 passkeys, one a second, so that newest first is well defined;
@@ -59,9 +59,9 @@ func TestListPasskeys(t *testing.T) {
 	const n = 53
 	for i := range n {
 		w.clock.Advance(time.Second)
-		c.register(passkeytest.New(w.h.origin, passkeytest.Options{}), fmt.Sprintf("key %02d", i))
+		c.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), fmt.Sprintf("key %02d", i))
 		if i%10 == 0 {
-			bob.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "bob's")
+			bob.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "bob's")
 		}
 	}
 	names := func(l listAnswer) string {
@@ -92,18 +92,18 @@ func TestListPasskeys(t *testing.T) {
 		{"empty page value", "?page=", 1, want(52, 3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := c.on(t).list(tc.query)
+			got := c.list(t, tc.query)
 			if got.Page != tc.page || got.Pages != 2 || names(got) != tc.want {
 				t.Errorf("page %d of %d: %s\nwant page %d of 2: %s", got.Page, got.Pages, names(got), tc.page, tc.want)
 			}
 		})
 	}
-	if got := bob.list(""); got.Pages != 1 || len(got.Passkeys) != 6 {
+	if got := bob.list(t, ""); got.Pages != 1 || len(got.Passkeys) != 6 {
 		t.Errorf("bob's list: %d passkeys, %d pages", len(got.Passkeys), got.Pages)
 	}
 	for _, page := range []string{"abc", "0", "-1", "1.5", "1e2", "%20", "1%00", "0x10", "+", "99999999999999999999"} {
 		t.Run("malformed page "+page, func(t *testing.T) {
-			c.on(t).mustError(http.StatusBadRequest, "invalid_page", "GET", "/api/passkeys?page="+page, nil)
+			c.mustError(t, http.StatusBadRequest, "invalid_page", "GET", "/api/passkeys?page="+page, nil)
 		})
 	}
 }
@@ -182,21 +182,21 @@ func TestManagePasskey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, c := w.userClient(t, uniqueName("manage"))
 			c.ua = uaIPhone
-			p := c.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "Laptop")
+			p := c.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "Laptop")
 			path := "/api/passkeys/" + p.ID
 			for i, s := range tc.steps {
-				before := w.h.snapshot()
+				before := w.h.snapshot(t)
 				var body []byte
 				if s.body != "" || s.method == "PATCH" {
 					body = []byte(s.body)
 				}
 				if s.status >= 400 {
-					c.mustError(s.status, s.code, s.method, path, body)
-					if got := w.h.snapshot(); got != before {
+					c.mustError(t, s.status, s.code, s.method, path, body)
+					if got := w.h.snapshot(t); got != before {
 						t.Errorf("step %d: refused %s changed the database:\n%s\n->\n%s", i, s.method, before, got)
 					}
 				} else {
-					b := c.must(s.status, s.method, path, body)
+					b := c.must(t, s.status, s.method, path, body)
 					switch {
 					case s.status == http.StatusNoContent && len(b) != 0:
 						t.Errorf("step %d: 204 with a body %q", i, b)
@@ -205,7 +205,7 @@ func TestManagePasskey(t *testing.T) {
 					}
 				}
 				if s.check != nil {
-					s.check(t, c.passkey(p.ID)) // what is stored
+					s.check(t, c.passkey(t, p.ID)) // what is stored
 				}
 			}
 		})
@@ -219,10 +219,10 @@ func TestManageOtherUsersPasskey(t *testing.T) {
 	w := newWorld(t, harnessOptions{})
 	_, alice := w.userClient(t, "alice")
 	_, bob := w.userClient(t, "bob")
-	on := bob.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "bob's on")
-	off := bob.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "bob's off")
-	bob.must(http.StatusOK, "PATCH", "/api/passkeys/"+off.ID, []byte(`{"enabled":false}`))
-	alice.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "alice's")
+	on := bob.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "bob's on")
+	off := bob.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "bob's off")
+	bob.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+off.ID, []byte(`{"enabled":false}`))
+	alice.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "alice's")
 	for _, p := range []passkeyd.PasskeyInfo{on, off} {
 		for _, r := range []struct{ method, body string }{
 			{"GET", ""},
@@ -234,19 +234,19 @@ func TestManageOtherUsersPasskey(t *testing.T) {
 			{"DELETE", ""},
 		} {
 			t.Run(p.Name+" "+r.method+" "+r.body, func(t *testing.T) {
-				before := w.h.snapshot()
+				before := w.h.snapshot(t)
 				var body []byte
 				if r.method == "PATCH" {
 					body = []byte(r.body)
 				}
-				alice.on(t).mustError(http.StatusNotFound, "passkey_not_found", r.method, "/api/passkeys/"+p.ID, body)
-				if got := w.h.snapshot(); got != before {
+				alice.mustError(t, http.StatusNotFound, "passkey_not_found", r.method, "/api/passkeys/"+p.ID, body)
+				if got := w.h.snapshot(t); got != before {
 					t.Errorf("changed the database:\n%s\n->\n%s", before, got)
 				}
 			})
 		}
 	}
-	if got := bob.list(""); len(got.Passkeys) != 2 {
+	if got := bob.list(t, ""); len(got.Passkeys) != 2 {
 		t.Errorf("bob has %d passkeys", len(got.Passkeys))
 	}
 }
@@ -255,8 +255,8 @@ func TestManageMalformedID(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, harnessOptions{})
 	_, c := w.userClient(t, "alice")
-	p := c.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "")
-	c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
+	p := c.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "")
+	c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
 	for _, id := range []string{
 		"not-a-uuid",
 		"1",
@@ -276,9 +276,9 @@ func TestManageMalformedID(t *testing.T) {
 				if method == "PATCH" {
 					body = []byte(`{"name":""}`)
 				}
-				before := w.h.snapshot()
-				c.on(t).mustError(http.StatusNotFound, "passkey_not_found", method, "/api/passkeys/"+id, body)
-				if got := w.h.snapshot(); got != before {
+				before := w.h.snapshot(t)
+				c.mustError(t, http.StatusNotFound, "passkey_not_found", method, "/api/passkeys/"+id, body)
+				if got := w.h.snapshot(t); got != before {
 					t.Errorf("changed the database:\n%s\n->\n%s", before, got)
 				}
 			})
@@ -290,8 +290,8 @@ func TestManageNotLoggedIn(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, harnessOptions{})
 	_, c := w.userClient(t, "alice")
-	p := c.register(passkeytest.New(w.h.origin, passkeytest.Options{}), "")
-	c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
+	p := c.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "")
+	c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p.ID, []byte(`{"enabled":false}`))
 	for _, tc := range []struct {
 		name, method, path, body string
 	}{
@@ -306,16 +306,16 @@ func TestManageNotLoggedIn(t *testing.T) {
 		{"register begin", "POST", "/api/passkeys/register/begin", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := w.h.snapshot()
+			before := w.h.snapshot(t)
 			var body []byte
 			if tc.body != "" {
 				body = []byte(tc.body)
 			}
-			w.h.client().on(t).mustError(http.StatusUnauthorized, "not_logged_in", tc.method, tc.path, body)
+			w.h.client().mustError(t, http.StatusUnauthorized, "not_logged_in", tc.method, tc.path, body)
 			// A session that exists but logs nobody in is no better.
 			anon, _ := beginLogin(t, w)
-			anon.mustError(http.StatusUnauthorized, "not_logged_in", tc.method, tc.path, body)
-			if got := w.h.snapshot(); got != before {
+			anon.mustError(t, http.StatusUnauthorized, "not_logged_in", tc.method, tc.path, body)
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("changed the database:\n%s\n->\n%s", before, got)
 			}
 		})

@@ -11,14 +11,14 @@ import (
 )
 
 // setPassword gives u a password hashed as the harness's checker expects.
-func (h *harness) setPassword(u *passkeyd.User, pw string) {
-	h.t.Helper()
+func (h *harness) setPassword(t testing.TB, u *passkeyd.User, pw string) {
+	t.Helper()
 	hash, err := password.NewHasher(cheapPasswords, 1).Hash(context.Background(), pw)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if err := h.db.SetPasswordHash(context.Background(), u.ID, hash); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 }
 
@@ -32,19 +32,19 @@ func passwordBody(t testing.TB, username, pw string) []byte {
 
 func TestPasswordLogin(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	alice := h.user("alice")
-	h.setPassword(alice, "correct horse")
-	h.user("nopassword") // a passkey-only account
+	alice := h.user(t, "alice")
+	h.setPassword(t, alice, "correct horse")
+	h.user(t, "nopassword") // a passkey-only account
 
 	c := h.client()
 	var got loginAnswer
-	if err := json.Unmarshal(c.must(http.StatusOK, "POST", "/api/login/password", passwordBody(t, "ALICE", "correct horse")), &got); err != nil {
+	if err := json.Unmarshal(c.must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "ALICE", "correct horse")), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.User.ID != alice.ID || got.Auth.UsePasskey || got.Auth.Name != nil {
 		t.Fatalf("login answer %+v, want alice by password", got)
 	}
-	if c.whoami() != alice.ID {
+	if c.whoami(t) != alice.ID {
 		t.Fatal("the password login logged nobody in")
 	}
 	// The session API says how.
@@ -52,19 +52,19 @@ func TestPasswordLogin(t *testing.T) {
 		User *passkeyd.UserInfo
 		Auth *passkeyd.Auth
 	}
-	if err := json.Unmarshal(c.must(http.StatusOK, "GET", "/api/session", nil), &session); err != nil {
+	if err := json.Unmarshal(c.must(t, http.StatusOK, "GET", "/api/session", nil), &session); err != nil {
 		t.Fatal(err)
 	}
 	if session.User == nil || session.User.ID != alice.ID || session.Auth == nil || session.Auth.UsePasskey {
 		t.Fatalf("GET /api/session = %+v, want alice by password", session)
 	}
-	c.must(http.StatusNoContent, "POST", "/api/logout", nil)
-	if c.whoami() != "" {
+	c.must(t, http.StatusNoContent, "POST", "/api/logout", nil)
+	if c.whoami(t) != "" {
 		t.Fatal("logged in after logout")
 	}
-	c.mustError(http.StatusUnauthorized, "not_logged_in", "POST", "/api/logout", nil)
+	c.mustError(t, http.StatusUnauthorized, "not_logged_in", "POST", "/api/logout", nil)
 
-	before := h.snapshot()
+	before := h.snapshot(t)
 	tests := []struct {
 		name   string
 		body   string
@@ -82,14 +82,14 @@ func TestPasswordLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := h.client().on(t)
-			c.mustError(tt.status, tt.code, "POST", "/api/login/password", []byte(tt.body))
-			if c.whoami() != "" || c.sessionCookie() != "" {
+			c := h.client()
+			c.mustError(t, tt.status, tt.code, "POST", "/api/login/password", []byte(tt.body))
+			if c.whoami(t) != "" || c.sessionCookie(t) != "" {
 				t.Fatal("a refused password login logged someone in")
 			}
 		})
 	}
-	if h.snapshot() != before {
+	if h.snapshot(t) != before {
 		t.Fatal("refused password logins changed users or passkeys")
 	}
 }
@@ -98,17 +98,17 @@ func TestPasswordLogin(t *testing.T) {
 // with 429 for a while, without hashing; other usernames are not touched.
 func TestPasswordLoginThrottled(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	bob := h.user("bob")
-	h.setPassword(bob, "right")
-	h.setPassword(h.user("carol"), "right")
+	bob := h.user(t, "bob")
+	h.setPassword(t, bob, "right")
+	h.setPassword(t, h.user(t, "carol"), "right")
 	c := h.client()
 	for range 10 {
-		c.mustError(http.StatusUnauthorized, "login_failed", "POST", "/api/login/password", passwordBody(t, "bob", "guess"))
+		c.mustError(t, http.StatusUnauthorized, "login_failed", "POST", "/api/login/password", passwordBody(t, "bob", "guess"))
 	}
 	// The right password too: the limit does not tell a guesser when
 	// they have hit it.
-	c.mustError(http.StatusTooManyRequests, "too_many_attempts", "POST", "/api/login/password", passwordBody(t, "Bob", "right"))
-	c.must(http.StatusOK, "POST", "/api/login/password", passwordBody(t, "carol", "right"))
+	c.mustError(t, http.StatusTooManyRequests, "too_many_attempts", "POST", "/api/login/password", passwordBody(t, "Bob", "right"))
+	c.must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "carol", "right"))
 }
 
 // A Service without Deps.Passwords takes no passwords, and says so.
@@ -117,5 +117,5 @@ func TestPasswordLoginOff(t *testing.T) {
 	u := users.add("7", "dave")
 	h := newHarness(t, harnessOptions{users: users, noPasswords: true})
 	c := h.client()
-	c.mustError(http.StatusForbidden, "password_login_off", "POST", "/api/login/password", passwordBody(t, u.Username, "anything"))
+	c.mustError(t, http.StatusForbidden, "password_login_off", "POST", "/api/login/password", passwordBody(t, u.Username, "anything"))
 }

@@ -21,8 +21,8 @@ func TestRegisterRequiresLogin(t *testing.T) {
 	// A real response to a real begin, posted by a client that is not
 	// logged in: the login check comes first.
 	_, owner := w.userClient(t, "alice")
-	opts := owner.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-	resp := owner.registration(passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
+	opts := owner.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+	resp := owner.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
 	for _, tc := range []struct {
 		name string
 		path string
@@ -34,17 +34,17 @@ func TestRegisterRequiresLogin(t *testing.T) {
 		{"finish with garbage", "/api/passkeys/register/finish", []byte("garbage")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := w.h.snapshot()
-			anon := w.h.client().on(t)
-			anon.mustError(http.StatusUnauthorized, "not_logged_in", "POST", tc.path, tc.body)
-			if got := w.h.snapshot(); got != before {
+			before := w.h.snapshot(t)
+			anon := w.h.client()
+			anon.mustError(t, http.StatusUnauthorized, "not_logged_in", "POST", tc.path, tc.body)
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("refused request changed the database:\n%s\n->\n%s", before, got)
 			}
 		})
 	}
 	// The ceremony is still the owner's: the anonymous attempt did not
 	// even read it.
-	owner.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
+	owner.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
 }
 
 func TestRegisterOptions(t *testing.T) {
@@ -70,11 +70,11 @@ func TestRegisterOptions(t *testing.T) {
 			w := newWorld(t, harnessOptions{userVerification: tc.uv, attachment: tc.attachment, ceremonyTTL: tc.ttl})
 			alice, c := w.userClient(t, "alice")
 			_, bobC := w.userClient(t, "bob")
-			bobC.register(passkeytest.New(w.h.origin, tc.authOpts), "")
+			bobC.register(t, passkeytest.New(w.h.origin, tc.authOpts), "")
 
 			// With no passkeys yet, nothing is excluded.
 			var o creationOptions
-			b := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", []byte("{}"))
+			b := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", []byte("{}"))
 			if err := json.Unmarshal(b, &o); err != nil {
 				t.Fatal(err)
 			}
@@ -85,11 +85,11 @@ func TestRegisterOptions(t *testing.T) {
 			// Two passkeys, one of them disabled: both are excluded.
 			a1 := passkeytest.New(w.h.origin, tc.authOpts)
 			a2 := passkeytest.New(w.h.origin, tc.authOpts)
-			c.register(a1, "")
-			p2 := c.register(a2, "")
-			c.must(http.StatusOK, "PATCH", "/api/passkeys/"+p2.ID, []byte(`{"enabled":false}`))
+			c.register(t, a1, "")
+			p2 := c.register(t, a2, "")
+			c.must(t, http.StatusOK, "PATCH", "/api/passkeys/"+p2.ID, []byte(`{"enabled":false}`))
 
-			b = c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+			b = c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
 			o = creationOptions{}
 			if err := json.Unmarshal(b, &o); err != nil {
 				t.Fatal(err)
@@ -177,10 +177,10 @@ func TestRegisterAlgorithmsAndAttestation(t *testing.T) {
 			u, c := w.userClient(t, uniqueName("alg"))
 			c.ua = uaIPhone
 			a := passkeytest.New(w.h.origin, tc.opts)
-			opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-			resp := c.registration(a, opts, passkeytest.Tamper{}, nil)
+			opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+			resp := c.registration(t, a, opts, passkeytest.Tamper{}, nil)
 			start := w.clock.Now().UTC().Truncate(time.Second)
-			status, hdr, b := c.doFull("POST", "/api/passkeys/register/finish", resp)
+			status, hdr, b := c.doFull(t, "POST", "/api/passkeys/register/finish", resp)
 			if status != http.StatusCreated {
 				t.Fatalf("finish = %d %s, want 201", status, b)
 			}
@@ -200,12 +200,12 @@ func TestRegisterAlgorithmsAndAttestation(t *testing.T) {
 				p.CreatedAt.Before(start) || p.CreatedAt.After(start.Add(time.Second)) {
 				t.Errorf("registered passkey %+v", p)
 			}
-			if got := c.passkey(p.ID); !equalInfo(got, p) {
+			if got := c.passkey(t, p.ID); !equalInfo(got, p) {
 				t.Errorf("GET = %+v, want the registered %+v", got, p)
 			}
 			// The stored key (an RSA one does not fit 255 bytes) verifies a
 			// login.
-			got := w.h.client().on(t).login(a)
+			got := w.h.client().login(t, a)
 			if got.User.ID != u.ID || got.Auth.ID == nil || *got.Auth.ID != p.ID {
 				t.Errorf("login with the new passkey: %+v", got)
 			}
@@ -256,21 +256,21 @@ func TestRegisterNameAndPlatform(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, c := w.userClient(t, uniqueName("name"))
 			c.ua = tc.ua
-			opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+			opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
 			var name any
 			if tc.body != nil {
 				name = tc.body
 			}
-			resp := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, name)
+			resp := c.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, name)
 			if tc.status != http.StatusCreated {
-				before := w.h.snapshot()
-				c.mustError(tc.status, tc.code, "POST", "/api/passkeys/register/finish", resp)
-				if got := w.h.snapshot(); got != before {
+				before := w.h.snapshot(t)
+				c.mustError(t, tc.status, tc.code, "POST", "/api/passkeys/register/finish", resp)
+				if got := w.h.snapshot(t); got != before {
 					t.Errorf("refused registration changed the database:\n%s\n->\n%s", before, got)
 				}
 				return
 			}
-			p := checkPasskeyJSON(t, c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp))
+			p := checkPasskeyJSON(t, c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", resp))
 			if p.Name != tc.wantName || p.Platform != tc.wantPlatform {
 				t.Errorf("name %q platform %q, want %q %q", p.Name, p.Platform, tc.wantName, tc.wantPlatform)
 			}
@@ -290,7 +290,7 @@ func TestRegisterProvider(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, c := w.userClient(t, uniqueName("prov"))
-			p := c.register(passkeytest.New(w.h.origin, passkeytest.Options{AAGUID: mustAAGUID(tc.aaguid)}), "")
+			p := c.register(t, passkeytest.New(w.h.origin, passkeytest.Options{AAGUID: mustAAGUID(tc.aaguid)}), "")
 			if p.Provider != tc.want || p.AAGUID != tc.aaguid {
 				t.Errorf("provider %q aaguid %q, want %q %q", p.Provider, p.AAGUID, tc.want, tc.aaguid)
 			}
@@ -304,7 +304,7 @@ func TestRegisterDuplicateCredentialID(t *testing.T) {
 	_, aliceC := w.userClient(t, "alice")
 	_, bobC := w.userClient(t, "bob")
 	a := passkeytest.New(w.h.origin, passkeytest.Options{})
-	aliceC.register(a, "")
+	aliceC.register(t, a, "")
 	taken := lastCredID(t, a)
 
 	// passkeytest makes a fresh random id for every credential, and the
@@ -319,23 +319,23 @@ func TestRegisterDuplicateCredentialID(t *testing.T) {
 		{"the user's own credential id", aliceC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := tc.c.on(t)
-			opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+			c := tc.c
+			opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
 			other := passkeytest.New(w.h.origin, passkeytest.Options{})
-			resp := withCredentialID(t, c.registration(other, opts, passkeytest.Tamper{}, nil), taken)
-			before := w.h.snapshot()
-			c.mustError(http.StatusConflict, "credential_exists", "POST", "/api/passkeys/register/finish", resp)
-			if got := w.h.snapshot(); got != before {
+			resp := withCredentialID(t, c.registration(t, other, opts, passkeytest.Tamper{}, nil), taken)
+			before := w.h.snapshot(t)
+			c.mustError(t, http.StatusConflict, "credential_exists", "POST", "/api/passkeys/register/finish", resp)
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("refused registration changed the database:\n%s\n->\n%s", before, got)
 			}
 		})
 	}
 	// The rewriting itself is sound: with a fresh id the same kind of
 	// response registers.
-	opts := bobC.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+	opts := bobC.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
 	fresh := []byte("a credential id nobody has yet")
-	resp := withCredentialID(t, bobC.registration(passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil), fresh)
-	bobC.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
+	resp := withCredentialID(t, bobC.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil), fresh)
+	bobC.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
 }
 
 // regCase is a registration finish that must be refused.
@@ -349,29 +349,29 @@ type regCase struct {
 }
 
 // beginReg begins a registration and returns its options.
-func beginReg(c *client) []byte {
-	c.t.Helper()
-	return c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+func beginReg(t testing.TB, c *client) []byte {
+	t.Helper()
+	return c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
 }
 
 // tamperedReg is a case body: begin, answer with tamper t.
 func tamperedReg(tm passkeytest.Tamper) func(*testing.T, *world, *client, *passkeytest.Authenticator) (*client, []byte) {
 	return func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-		return c, c.registration(a, beginReg(c), tm, nil)
+		return c, c.registration(t, a, beginReg(t, c), tm, nil)
 	}
 }
 
 // editedReg is a case body: begin, answer, then set the member at path.
 func editedReg(v any, path ...string) func(*testing.T, *world, *client, *passkeytest.Authenticator) (*client, []byte) {
 	return func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-		return c, setPath(t, c.registration(a, beginReg(c), passkeytest.Tamper{}, nil), v, path...)
+		return c, setPath(t, c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil), v, path...)
 	}
 }
 
 // rawReg is a case body that posts body as it is.
 func rawReg(body string) func(*testing.T, *world, *client, *passkeytest.Authenticator) (*client, []byte) {
 	return func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-		beginReg(c)
+		beginReg(t, c)
 		return c, []byte(body)
 	}
 }
@@ -412,28 +412,28 @@ func registrationBadInputCases() []regCase {
 		{name: "clientDataJSON not JSON", status: 400, code: "invalid_registration", make: tamperedReg(passkeytest.Tamper{ClientDataJSON: []byte("not json")})},
 		{name: "unknown challenge", status: 400, code: "unknown_challenge", make: tamperedReg(passkeytest.Tamper{Challenge: randomB64(32)})},
 		{name: "replayed challenge", status: 400, code: "unknown_challenge", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			resp := c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
-			c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
+			resp := c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
+			c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
 			return c, resp
 		}},
 		{name: "expired challenge", status: 400, code: "expired_challenge", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			resp := c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
+			resp := c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
 			w.clock.Advance(5*time.Minute + time.Second)
 			return c, resp
 		}},
 		{name: "expired at exactly the TTL", status: 400, code: "expired_challenge", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			resp := c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
+			resp := c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
 			w.clock.Advance(5 * time.Minute)
 			return c, resp
 		}},
 		{name: "begun in another session of the same user", status: 400, code: "unknown_challenge", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			resp := c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
-			other := w.h.client().on(t)
-			other.must(http.StatusOK, "POST", "/test/login/"+c.whoami(), nil)
+			resp := c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
+			other := w.h.client()
+			other.must(t, http.StatusOK, "POST", "/test/login/"+c.whoami(t), nil)
 			return other, resp
 		}},
 		{name: "begun by another user", status: 400, code: "unknown_challenge", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			resp := c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
+			resp := c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
 			_, other := w.userClient(t, uniqueName("thief"))
 			return other, resp
 		}},
@@ -441,13 +441,13 @@ func registrationBadInputCases() []regCase {
 			// The session's ceremonies survive a login (two tabs), so the
 			// ceremony must also be tied to the user who began it: here
 			// another user logs in in the same browser and finishes it.
-			resp := c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
-			c.logInAs(w.h.user(uniqueName("next")))
+			resp := c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
+			c.logInAs(t, w.h.user(t, uniqueName("next")))
 			return c, resp
 		}},
 		{name: "login challenge", status: 400, code: "unknown_challenge", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			login := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
-			return c, c.registration(a, beginReg(c), passkeytest.Tamper{Challenge: getPath(t, login, "publicKey", "challenge")}, nil)
+			login := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
+			return c, c.registration(t, a, beginReg(t, c), passkeytest.Tamper{Challenge: getPath(t, login, "publicKey", "challenge")}, nil)
 		}},
 		{name: "wrong origin", status: 400, code: "registration_failed", make: tamperedReg(passkeytest.Tamper{Origin: "https://evil.example"})},
 		{name: "wrong port", status: 400, code: "registration_failed", make: tamperedReg(passkeytest.Tamper{Origin: "https://localhost:1"})},
@@ -461,17 +461,17 @@ func registrationBadInputCases() []regCase {
 		{name: "missing user verification when required", uv: "required", status: 400, code: "registration_failed", make: tamperedReg(passkeytest.Tamper{NoUV: true})},
 		{name: "bad packed attestation signature", status: 400, code: "registration_failed", make: func(t *testing.T, w *world, c *client, _ *passkeytest.Authenticator) (*client, []byte) {
 			a := passkeytest.New(w.h.origin, passkeytest.Options{Attestation: passkeytest.AttestationPacked})
-			return c, c.registration(a, beginReg(c), passkeytest.Tamper{BadSignature: true}, nil)
+			return c, c.registration(t, a, beginReg(t, c), passkeytest.Tamper{BadSignature: true}, nil)
 		}},
 		{name: "name over 64 characters", status: 400, code: "invalid_name", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			return c, c.registration(a, beginReg(c), passkeytest.Tamper{}, strings.Repeat("x", 65))
+			return c, c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, strings.Repeat("x", 65))
 		}},
 		{name: "name not a string", status: 400, code: "invalid_name", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			return c, c.registration(a, beginReg(c), passkeytest.Tamper{}, []string{"x"})
+			return c, c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, []string{"x"})
 		}},
 		{name: "body over 64 KiB", status: 413, code: "body_too_large", make: editedReg(strings.Repeat("p", passkeyd.MaxBodyBytes), "padding")},
 		{name: "not logged in", status: 401, code: "not_logged_in", make: func(t *testing.T, w *world, c *client, a *passkeytest.Authenticator) (*client, []byte) {
-			return w.h.client().on(t), c.registration(a, beginReg(c), passkeytest.Tamper{}, nil)
+			return w.h.client(), c.registration(t, a, beginReg(t, c), passkeytest.Tamper{}, nil)
 		}},
 	}
 }
@@ -488,13 +488,13 @@ func TestRegisterBadInput(t *testing.T) {
 			_, c := w.userClient(t, uniqueName("reg"))
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
 			poster, body := tc.make(t, w, c, a)
-			who := poster.whoami()
-			before := w.h.snapshot()
-			poster.mustError(tc.status, tc.code, "POST", "/api/passkeys/register/finish", body)
-			if got := w.h.snapshot(); got != before {
+			who := poster.whoami(t)
+			before := w.h.snapshot(t)
+			poster.mustError(t, tc.status, tc.code, "POST", "/api/passkeys/register/finish", body)
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("refused registration changed the database:\n%s\n->\n%s", before, got)
 			}
-			if got := poster.whoami(); got != who {
+			if got := poster.whoami(t); got != who {
 				t.Errorf("session user %q after a refused registration, was %q", got, who)
 			}
 		})
@@ -523,21 +523,21 @@ func TestRegisterFailedFinishUsesNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, c := w.userClient(t, uniqueName("used"))
-			opts := beginReg(c)
-			bad := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{Attestation: passkeytest.AttestationPacked}), opts, tc.tamper, tc.badName)
+			opts := beginReg(t, c)
+			bad := c.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{Attestation: passkeytest.AttestationPacked}), opts, tc.tamper, tc.badName)
 			poster := c
 			if tc.other {
-				poster = w.h.client().on(t)
-				poster.logInAs(u)
+				poster = w.h.client()
+				poster.logInAs(t, u)
 			}
-			if status, b := poster.do("POST", "/api/passkeys/register/finish", bad); status != http.StatusBadRequest {
+			if status, b := poster.do(t, "POST", "/api/passkeys/register/finish", bad); status != http.StatusBadRequest {
 				t.Fatalf("bad finish = %d %s, want 400", status, b)
 			}
-			good := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
-			c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", good)
+			good := c.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
+			c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", good)
 			// And, used, it is used up.
-			again := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
-			c.mustError(http.StatusBadRequest, "unknown_challenge", "POST", "/api/passkeys/register/finish", again)
+			again := c.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{}), opts, passkeytest.Tamper{}, nil)
+			c.mustError(t, http.StatusBadRequest, "unknown_challenge", "POST", "/api/passkeys/register/finish", again)
 		})
 	}
 }
@@ -547,7 +547,7 @@ func TestRegisterJustBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, harnessOptions{ceremonyTTL: time.Minute})
 	_, c := w.userClient(t, "alice")
-	resp := c.registration(passkeytest.New(w.h.origin, passkeytest.Options{}), beginReg(c), passkeytest.Tamper{}, nil)
+	resp := c.registration(t, passkeytest.New(w.h.origin, passkeytest.Options{}), beginReg(t, c), passkeytest.Tamper{}, nil)
 	w.clock.Advance(time.Minute - time.Millisecond)
-	c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
+	c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
 }

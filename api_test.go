@@ -30,7 +30,6 @@ var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 1
 
 // harness is the JSON API over a real SQLite file and a real TLS server.
 type harness struct {
-	t      testing.TB
 	db     *sqlite.DB
 	path   string // of the database file
 	srv    *httptest.Server
@@ -67,7 +66,7 @@ type harnessOptions struct {
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t}
+	h := &harness{}
 	if o.db != nil {
 		h.db, h.path = o.db.db, o.db.path
 	} else {
@@ -163,7 +162,6 @@ type whoami struct {
 // address. t is the test that failures are reported to (see on).
 type client struct {
 	h    *harness
-	t    testing.TB
 	http *http.Client
 	jar  http.CookieJar
 	ua   string // sent as User-Agent when set
@@ -185,20 +183,12 @@ func (h *harness) client() *client {
 	c := *h.srv.Client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{h: h, t: h.t, http: &c, jar: jar}
-}
-
-// on returns the client reporting failures to t, for subtests and fuzz
-// functions (a *testing.F must not fail from inside f.Fuzz).
-func (c *client) on(t testing.TB) *client {
-	cc := *c
-	cc.t = t
-	return &cc
+	return &client{h: h, http: &c, jar: jar}
 }
 
 // sessionCookie returns the value of the session cookie the client holds,
 // "" when none.
-func (c *client) sessionCookie() string {
+func (c *client) sessionCookie(t testing.TB) string {
 	u, _ := url.Parse(c.h.srv.URL)
 	for _, k := range c.jar.Cookies(u) {
 		if k.Name == passkeyd.CookieName {
@@ -217,32 +207,32 @@ func (h *harness) clientWithCookie(token string) *client {
 	return c
 }
 
-func (h *harness) user(name string) *passkeyd.User {
-	h.t.Helper()
+func (h *harness) user(t testing.TB, name string) *passkeyd.User {
+	t.Helper()
 	u, err := passkeyd.NewUser(name, "", time.Now())
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if err := h.db.CreateUser(context.Background(), u); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return u
 }
 
 // do sends a request and returns the status and body.
-func (c *client) do(method, path string, body []byte) (int, []byte) {
-	c.t.Helper()
-	status, _, b := c.doFull(method, path, body)
+func (c *client) do(t testing.TB, method, path string, body []byte) (int, []byte) {
+	t.Helper()
+	status, _, b := c.doFull(t, method, path, body)
 	return status, b
 }
 
 // doFull sends a request, with the extra headers given, and returns the
 // status, headers and body.
-func (c *client) doFull(method, path string, body []byte, extra ...http.Header) (int, http.Header, []byte) {
-	c.t.Helper()
+func (c *client) doFull(t testing.TB, method, path string, body []byte, extra ...http.Header) (int, http.Header, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, c.h.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -257,35 +247,35 @@ func (c *client) doFull(method, path string, body []byte, extra ...http.Header) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, b
 }
 
 // must sends a request that must answer want.
-func (c *client) must(want int, method, path string, body []byte) []byte {
-	c.t.Helper()
-	status, b := c.do(method, path, body)
+func (c *client) must(t testing.TB, want int, method, path string, body []byte) []byte {
+	t.Helper()
+	status, b := c.do(t, method, path, body)
 	if status != want {
-		c.t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
+		t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
 	}
 	return b
 }
 
 // mustError sends a request that must be refused with status want and a
 // JSON error {"error": code, "message": ...}; code "" accepts any code.
-func (c *client) mustError(want int, code, method, path string, body []byte) apiError {
-	c.t.Helper()
-	status, hdr, b := c.doFull(method, path, body)
+func (c *client) mustError(t testing.TB, want int, code, method, path string, body []byte) apiError {
+	t.Helper()
+	status, hdr, b := c.doFull(t, method, path, body)
 	if status != want {
-		c.t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
+		t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
 	}
-	return checkError(c.t, hdr, b, code)
+	return checkError(t, hdr, b, code)
 }
 
 // apiError is the JSON error body of SPEC §3.
@@ -321,76 +311,76 @@ func checkError(t testing.TB, hdr http.Header, b []byte, code string) apiError {
 	return e
 }
 
-func (c *client) logInAs(u *passkeyd.User) {
-	c.t.Helper()
-	c.must(http.StatusOK, "POST", "/test/login/"+u.ID, nil)
+func (c *client) logInAs(t testing.TB, u *passkeyd.User) {
+	t.Helper()
+	c.must(t, http.StatusOK, "POST", "/test/login/"+u.ID, nil)
 }
 
 // whoami returns the id of the user the client's session has logged in,
 // "" when nobody.
-func (c *client) whoami() string {
-	c.t.Helper()
-	status, b := c.do("GET", "/test/whoami", nil)
+func (c *client) whoami(t testing.TB) string {
+	t.Helper()
+	status, b := c.do(t, "GET", "/test/whoami", nil)
 	switch status {
 	case http.StatusOK:
 		var w whoami
 		if err := json.Unmarshal(b, &w); err != nil {
-			c.t.Fatal(err)
+			t.Fatal(err)
 		}
 		return w.UserID
 	case http.StatusUnauthorized:
 		return ""
 	}
-	c.t.Fatalf("GET /test/whoami = %d %s", status, b)
+	t.Fatalf("GET /test/whoami = %d %s", status, b)
 	return ""
 }
 
 // registration returns a registration response of a to options (as
 // Register would), with "name" set when name is not nil.
-func (c *client) registration(a *passkeytest.Authenticator, opts []byte, t passkeytest.Tamper, name any) []byte {
-	c.t.Helper()
-	resp, err := a.RegisterWith(opts, t)
+func (c *client) registration(t testing.TB, a *passkeytest.Authenticator, opts []byte, tamper passkeytest.Tamper, name any) []byte {
+	t.Helper()
+	resp, err := a.RegisterWith(opts, tamper)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if name == nil {
 		return resp
 	}
-	return setJSON(c.t, resp, "name", name)
+	return setJSON(t, resp, "name", name)
 }
 
 // register registers a passkey of a for the logged-in user.
-func (c *client) register(a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
-	c.t.Helper()
-	opts := c.must(http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
+func (c *client) register(t testing.TB, a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
+	t.Helper()
+	opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
 	var n any
 	if name != "" {
 		n = name
 	}
-	b := c.registration(a, opts, passkeytest.Tamper{}, n)
-	return decodePasskey(c.t, c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", b))
+	b := c.registration(t, a, opts, passkeytest.Tamper{}, n)
+	return decodePasskey(t, c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", b))
 }
 
 // login logs in with a (a discoverable login, or a re-authentication
 // when the client is logged in) and returns the answer.
-func (c *client) login(a *passkeytest.Authenticator) loginAnswer {
-	c.t.Helper()
-	opts := c.must(http.StatusOK, "POST", "/api/login/begin", nil)
+func (c *client) login(t testing.TB, a *passkeytest.Authenticator) loginAnswer {
+	t.Helper()
+	opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 	resp, err := a.Login(opts)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var got loginAnswer
-	if err := json.Unmarshal(c.must(http.StatusOK, "POST", "/api/login/finish", resp), &got); err != nil {
-		c.t.Fatal(err)
+	if err := json.Unmarshal(c.must(t, http.StatusOK, "POST", "/api/login/finish", resp), &got); err != nil {
+		t.Fatal(err)
 	}
 	return got
 }
 
 // passkey returns GET /api/passkeys/{id}.
-func (c *client) passkey(id string) passkeyd.PasskeyInfo {
-	c.t.Helper()
-	return decodePasskey(c.t, c.must(http.StatusOK, "GET", "/api/passkeys/"+id, nil))
+func (c *client) passkey(t testing.TB, id string) passkeyd.PasskeyInfo {
+	t.Helper()
+	return decodePasskey(t, c.must(t, http.StatusOK, "GET", "/api/passkeys/"+id, nil))
 }
 
 // decodePasskey decodes {"passkey": Passkey}.
@@ -420,22 +410,15 @@ func setJSON(t testing.TB, doc []byte, key string, v any) []byte {
 	return b
 }
 
-// on returns the harness reporting failures to t (see client.on).
-func (h *harness) on(t testing.TB) *harness {
-	hh := *h
-	hh.t = t
-	return &hh
-}
-
 // snapshot dumps the rows of the tables a refused request must not
 // change: users and passkeys (sessions and pending ceremonies do change).
-func (h *harness) snapshot() string {
-	h.t.Helper()
+func (h *harness) snapshot(t testing.TB) string {
+	t.Helper()
 	var sb strings.Builder
 	for _, q := range []string{"SELECT * FROM passkeyd_users ORDER BY id", "SELECT * FROM passkeyd_passkeys ORDER BY id"} {
 		rows, err := h.db.SQL().Query(q)
 		if err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 		cols, _ := rows.Columns()
 		for rows.Next() {
@@ -445,7 +428,7 @@ func (h *harness) snapshot() string {
 				ptrs[i] = &vals[i]
 			}
 			if err := rows.Scan(ptrs...); err != nil {
-				h.t.Fatal(err)
+				t.Fatal(err)
 			}
 			for i, v := range vals {
 				fmt.Fprintf(&sb, "%s=%v ", cols[i], v)
@@ -453,7 +436,7 @@ func (h *harness) snapshot() string {
 			sb.WriteString("\n")
 		}
 		if err := rows.Err(); err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 		rows.Close()
 		sb.WriteString("--\n")
@@ -462,11 +445,11 @@ func (h *harness) snapshot() string {
 }
 
 // passkeyCount returns how many passkeys are stored, for all users.
-func (h *harness) passkeyCount() int {
-	h.t.Helper()
+func (h *harness) passkeyCount(t testing.TB) int {
+	t.Helper()
 	var n int
 	if err := h.db.SQL().QueryRow("SELECT COUNT(*) FROM passkeyd_passkeys").Scan(&n); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return n
 }
@@ -498,16 +481,16 @@ type loginAnswer struct {
 
 func TestPasskeySmoke(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	alice := h.user("alice")
+	alice := h.user(t, "alice")
 	c := h.client()
-	c.logInAs(alice)
+	c.logInAs(t, alice)
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	p := c.register(a, "Laptop")
+	p := c.register(t, a, "Laptop")
 	if p.Name != "Laptop" || !p.Enabled {
 		t.Fatalf("registered %+v", p)
 	}
 	anon := h.client()
-	got := anon.login(a)
+	got := anon.login(t, a)
 	if got.User.ID != alice.ID || !got.Auth.UsePasskey || *got.Auth.Name != "Laptop" {
 		t.Fatalf("login answer %+v", got)
 	}

@@ -117,9 +117,9 @@ type benchServer struct {
 func newBenchServer(b *testing.B) *benchServer {
 	h := newHarness(b, harnessOptions{})
 	c := h.client()
-	c.logInAs(h.user("bench"))
+	c.logInAs(b, h.user(b, "bench"))
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	c.register(a, "bench")
+	c.register(b, a, "bench")
 	return &benchServer{h: h.srv.Config.Handler, a: a, harness: h}
 }
 
@@ -128,6 +128,9 @@ func newBenchServer(b *testing.B) *benchServer {
 // when not "".
 func (s *benchServer) post(b *testing.B, path, cookie, ceremony string, body []byte, want int) ([]byte, http.Header) {
 	req := httptest.NewRequest("POST", "https://localhost"+path, bytes.NewReader(body))
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if cookie != "" {
 		req.Header.Set("Cookie", passkeyd.CookieName+"="+cookie)
 	}
@@ -243,12 +246,12 @@ func BenchmarkLoginFinishConcurrent(b *testing.B) {
 // sealed state the client carries.
 func BenchmarkPendingCeremonyState(b *testing.B) {
 	s := newBenchServer(b)
-	rows0 := s.harness.rowCount()
+	rows0 := s.harness.rowCount(b)
 	sealed := 0
 	for b.Loop() {
 		_, state := s.begin(b)
 		sealed = len(state)
 	}
-	b.ReportMetric(float64(s.harness.rowCount()-rows0)/float64(b.N), "server-rows/ceremony")
+	b.ReportMetric(float64(s.harness.rowCount(b)-rows0)/float64(b.N), "server-rows/ceremony")
 	b.ReportMetric(float64(sealed), "sealed-bytes/ceremony")
 }

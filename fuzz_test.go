@@ -30,11 +30,11 @@ type fuzzWorld struct {
 
 func newFuzzWorld(f *testing.F) *fuzzWorld {
 	h := newHarness(f, harnessOptions{})
-	fw := &fuzzWorld{h: h, alice: h.user("alice"), owner: h.client()}
-	fw.owner.logInAs(fw.alice)
+	fw := &fuzzWorld{h: h, alice: h.user(f, "alice"), owner: h.client()}
+	fw.owner.logInAs(f, fw.alice)
 	fw.owner.ua = uaIPhone
 	fw.a = passkeytest.New(h.origin, passkeytest.Options{})
-	fw.p = fw.owner.register(fw.a, "Phone")
+	fw.p = fw.owner.register(f, fw.a, "Phone")
 	return fw
 }
 
@@ -73,13 +73,13 @@ func checkRefused(t *testing.T, status int, hdr http.Header, b []byte, bodyLen i
 func FuzzLoginFinish(f *testing.F) {
 	fw := newFuzzWorld(f)
 	anon := fw.h.client()
-	begin := func() []byte { return anon.must(http.StatusOK, "POST", "/api/login/begin", nil) }
+	begin := func() []byte { return anon.must(f, http.StatusOK, "POST", "/api/login/begin", nil) }
 
 	// A valid response whose ceremony is used up (replay).
 	used := fw.h.client()
-	opts := used.must(http.StatusOK, "POST", "/api/login/begin", nil)
+	opts := used.must(f, http.StatusOK, "POST", "/api/login/begin", nil)
 	valid := assertion(f, fw.a, opts, passkeytest.Tamper{})
-	used.must(http.StatusOK, "POST", "/api/login/finish", valid)
+	used.must(f, http.StatusOK, "POST", "/api/login/finish", valid)
 	f.Add(valid)
 	// Live ceremonies of anon's, answered wrongly: the first run of each
 	// reaches verification.
@@ -100,10 +100,10 @@ func FuzzLoginFinish(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c := anon.on(t)
-		status, hdr, b := c.doFull("POST", "/api/login/finish", body)
+		c := anon
+		status, hdr, b := c.doFull(t, "POST", "/api/login/finish", body)
 		checkRefused(t, status, hdr, b, len(body), http.StatusUnauthorized)
-		if who := c.whoami(); who != "" {
+		if who := c.whoami(t); who != "" {
 			t.Fatalf("logged in as %q", who)
 		}
 	})
@@ -126,9 +126,9 @@ func FuzzLoginFinishMutated(f *testing.F) {
 		c, opts := beginLogin(t, &world{h: fw.h})
 		valid := assertion(t, fw.a, opts, passkeytest.Tamper{})
 		body := splice(valid, pos, del, ins)
-		h := fw.h.on(t)
-		before := h.snapshot()
-		status, hdr, b := c.doFull("POST", "/api/login/finish", body)
+		h := fw.h
+		before := h.snapshot(t)
+		status, hdr, b := c.doFull(t, "POST", "/api/login/finish", body)
 		if status == http.StatusOK {
 			want, err := protocol.ParseCredentialRequestResponseBytes(valid)
 			if err != nil {
@@ -145,16 +145,16 @@ func FuzzLoginFinishMutated(f *testing.F) {
 				!bytes.Equal(got.Response.UserHandle, want.Response.UserHandle) {
 				t.Fatalf("login succeeded with altered signed data:\n%s\nwas\n%s", body, valid)
 			}
-			if who := c.whoami(); who != fw.alice.ID {
+			if who := c.whoami(t); who != fw.alice.ID {
 				t.Fatalf("logged in as %q", who)
 			}
 			return
 		}
 		checkRefused(t, status, hdr, b, len(body), http.StatusUnauthorized)
-		if got := h.snapshot(); got != before {
+		if got := h.snapshot(t); got != before {
 			t.Fatalf("refused login changed the database:\n%s\n->\n%s", before, got)
 		}
-		if who := c.whoami(); who != "" {
+		if who := c.whoami(t); who != "" {
 			t.Fatalf("refused login, yet logged in as %q", who)
 		}
 	})
@@ -166,20 +166,20 @@ func FuzzLoginFinishMutated(f *testing.F) {
 func FuzzRegisterFinish(f *testing.F) {
 	fw := newFuzzWorld(f)
 	c := fw.owner
-	begin := func() []byte { return beginReg(c) }
+	begin := func() []byte { return beginReg(f, c) }
 	fresh := func(opts passkeytest.Options) *passkeytest.Authenticator { return passkeytest.New(fw.h.origin, opts) }
-	f.Add(c.registration(fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, "seed"))
-	f.Add(c.registration(fresh(passkeytest.Options{Algorithm: passkeytest.RS256, Attestation: passkeytest.AttestationPacked}), begin(), passkeytest.Tamper{}, nil))
-	f.Add(c.registration(fresh(passkeytest.Options{Attestation: passkeytest.AttestationPacked}), begin(), passkeytest.Tamper{BadSignature: true}, nil))
-	f.Add(c.registration(fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{Origin: "https://evil.example"}, nil))
-	f.Add(c.registration(fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, strings.Repeat("x", 65)))
-	f.Add(c.registration(fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, 7))
-	f.Add(withCredentialID(f, c.registration(fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, nil), lastCredID(f, fw.a)))
+	f.Add(c.registration(f, fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, "seed"))
+	f.Add(c.registration(f, fresh(passkeytest.Options{Algorithm: passkeytest.RS256, Attestation: passkeytest.AttestationPacked}), begin(), passkeytest.Tamper{}, nil))
+	f.Add(c.registration(f, fresh(passkeytest.Options{Attestation: passkeytest.AttestationPacked}), begin(), passkeytest.Tamper{BadSignature: true}, nil))
+	f.Add(c.registration(f, fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{Origin: "https://evil.example"}, nil))
+	f.Add(c.registration(f, fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, strings.Repeat("x", 65)))
+	f.Add(c.registration(f, fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, 7))
+	f.Add(withCredentialID(f, c.registration(f, fresh(passkeytest.Options{}), begin(), passkeytest.Tamper{}, nil), lastCredID(f, fw.a)))
 	for _, s := range []string{``, `{}`, `null`, `[]`, `{"name":"x"}`, `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		checkRegistration(t, fw, c.on(t), body)
+		checkRegistration(t, fw, c, body)
 	})
 }
 
@@ -195,12 +195,12 @@ func FuzzRegisterFinishMutated(f *testing.F) {
 	f.Add(uint16(700), uint8(2), []byte("__"), false)
 	f.Add(uint16(0), uint8(255), []byte("{"), false)
 	f.Fuzz(func(t *testing.T, pos uint16, del uint8, ins []byte, packed bool) {
-		c := fw.owner.on(t)
+		c := fw.owner
 		o := passkeytest.Options{}
 		if packed {
 			o.Attestation = passkeytest.AttestationPacked
 		}
-		valid := c.registration(passkeytest.New(fw.h.origin, o), beginReg(c), passkeytest.Tamper{}, nil)
+		valid := c.registration(t, passkeytest.New(fw.h.origin, o), beginReg(t, c), passkeytest.Tamper{}, nil)
 		checkRegistration(t, fw, c, splice(valid, pos, del, ins))
 	})
 }
@@ -208,24 +208,24 @@ func FuzzRegisterFinishMutated(f *testing.F) {
 // checkRegistration posts a registration finish and checks the outcome.
 func checkRegistration(t *testing.T, fw *fuzzWorld, c *client, body []byte) {
 	t.Helper()
-	h := fw.h.on(t)
-	n := h.passkeyCount()
-	status, hdr, b := c.doFull("POST", "/api/passkeys/register/finish", body)
+	h := fw.h
+	n := h.passkeyCount(t)
+	status, hdr, b := c.doFull(t, "POST", "/api/passkeys/register/finish", body)
 	if status == http.StatusCreated {
 		p := checkPasskeyJSON(t, b)
-		if got := c.passkey(p.ID); !equalInfo(got, p) {
+		if got := c.passkey(t, p.ID); !equalInfo(got, p) {
 			t.Fatalf("stored %+v, answered %+v", got, p)
 		}
 		if cleaned, err := passkeyd.CleanPasskeyName(p.Name); err != nil || cleaned != p.Name || p.Name == "" {
 			t.Fatalf("stored name %q is not a valid name", p.Name)
 		}
-		if got := h.passkeyCount(); got != n+1 {
+		if got := h.passkeyCount(t); got != n+1 {
 			t.Fatalf("%d passkeys after a registration, was %d", got, n)
 		}
 		return
 	}
 	checkRefused(t, status, hdr, b, len(body), http.StatusBadRequest, http.StatusConflict)
-	if got := h.passkeyCount(); got != n {
+	if got := h.passkeyCount(t); got != n {
 		t.Fatalf("%d passkeys after a refused registration, was %d", got, n)
 	}
 }
@@ -245,13 +245,13 @@ func FuzzUpdatePasskey(f *testing.F) {
 	}
 	path := "/api/passkeys/" + fw.p.ID
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c := fw.owner.on(t)
-		h := fw.h.on(t)
-		before := h.snapshot()
-		status, hdr, b := c.doFull("PATCH", path, body)
+		c := fw.owner
+		h := fw.h
+		before := h.snapshot(t)
+		status, hdr, b := c.doFull(t, "PATCH", path, body)
 		if status == http.StatusOK {
 			p := checkPasskeyJSON(t, b)
-			if got := c.passkey(fw.p.ID); !equalInfo(got, p) {
+			if got := c.passkey(t, fw.p.ID); !equalInfo(got, p) {
 				t.Fatalf("stored %+v, answered %+v", got, p)
 			}
 			if cleaned, err := passkeyd.CleanPasskeyName(p.Name); err != nil || cleaned != p.Name || p.Name == "" {
@@ -264,7 +264,7 @@ func FuzzUpdatePasskey(f *testing.F) {
 			return
 		}
 		checkRefused(t, status, hdr, b, len(body), http.StatusBadRequest)
-		if got := h.snapshot(); got != before {
+		if got := h.snapshot(t); got != before {
 			t.Fatalf("refused PATCH changed the database:\n%s\n->\n%s", before, got)
 		}
 	})

@@ -20,17 +20,17 @@ import (
 )
 
 // rowCount returns how many rows the database holds, in all its tables.
-func (h *harness) rowCount() int {
-	h.t.Helper()
+func (h *harness) rowCount(t testing.TB) int {
+	t.Helper()
 	rows, err := h.db.SQL().Query(`SELECT name FROM sqlite_schema WHERE type = 'table'`)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var tables []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 		tables = append(tables, name)
 	}
@@ -39,7 +39,7 @@ func (h *harness) rowCount() int {
 	for _, table := range tables {
 		var n int
 		if err := h.db.SQL().QueryRow(`SELECT COUNT(*) FROM "` + table + `"`).Scan(&n); err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 		total += n
 	}
@@ -50,11 +50,11 @@ func (h *harness) rowCount() int {
 // login begins and 200 registration begins, from 8 clients at once.
 func TestBeginsWriteNothing(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	alice := h.user("alice")
+	alice := h.user(t, "alice")
 	registering := h.client()
-	registering.logInAs(alice)
-	registering.register(passkeytest.New(h.origin, passkeytest.Options{}), "")
-	rows, commits := h.rowCount(), h.db.Stats().Commits
+	registering.logInAs(t, alice)
+	registering.register(t, passkeytest.New(h.origin, passkeytest.Options{}), "")
+	rows, commits := h.rowCount(t), h.db.Stats().Commits
 
 	const clients, logins, registrations = 8, 2000, 200
 	var wg sync.WaitGroup
@@ -65,7 +65,7 @@ func TestBeginsWriteNothing(t *testing.T) {
 			defer wg.Done()
 			anon := h.client()
 			for range logins / clients {
-				status, hdr, body := anon.doFull("POST", "/api/login/begin", nil)
+				status, hdr, body := anon.doFull(t, "POST", "/api/login/begin", nil)
 				if status != http.StatusOK || hdr.Get(passkeyd.CeremonyHeader) == "" {
 					errs <- "login begin: " + string(body)
 					return
@@ -79,7 +79,7 @@ func TestBeginsWriteNothing(t *testing.T) {
 			}
 			if i == 0 {
 				for range registrations {
-					if status, body := registering.do("POST", "/api/passkeys/register/begin", nil); status != http.StatusOK {
+					if status, body := registering.do(t, "POST", "/api/passkeys/register/begin", nil); status != http.StatusOK {
 						errs <- "registration begin: " + string(body)
 						return
 					}
@@ -92,7 +92,7 @@ func TestBeginsWriteNothing(t *testing.T) {
 	for e := range errs {
 		t.Fatal(e)
 	}
-	if got := h.rowCount(); got != rows {
+	if got := h.rowCount(t); got != rows {
 		t.Errorf("%d begins changed the row count from %d to %d", logins+registrations, rows, got)
 	}
 	if got := h.db.Stats().Commits; got != commits {
@@ -105,16 +105,16 @@ func TestBeginsWriteNothing(t *testing.T) {
 // the used challenge and the passkey).
 func TestOneCommitPerFinish(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	alice := h.user("alice")
+	alice := h.user(t, "alice")
 	c := h.client()
-	c.logInAs(alice)
+	c.logInAs(t, alice)
 	a := passkeytest.New(h.origin, passkeytest.Options{DeviceBound: true})
 
 	commits := func() uint64 { return h.db.Stats().Commits }
-	opts := beginReg(c)
-	resp := c.registration(a, opts, passkeytest.Tamper{}, nil)
+	opts := beginReg(t, c)
+	resp := c.registration(t, a, opts, passkeytest.Tamper{}, nil)
 	before := commits()
-	c.must(http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
+	c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", resp)
 	if n := commits() - before; n != 1 {
 		t.Errorf("a registration finish made %d commits, want 1", n)
 	}
@@ -122,19 +122,19 @@ func TestOneCommitPerFinish(t *testing.T) {
 	// A logged-in browser's login also ends its previous session, in the
 	// same commit.
 	for _, who := range []*client{h.client(), c} {
-		opts := who.must(http.StatusOK, "POST", "/api/login/begin", nil)
+		opts := who.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 		resp, err := a.Login(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := commits()
-		who.must(http.StatusOK, "POST", "/api/login/finish", resp)
+		who.must(t, http.StatusOK, "POST", "/api/login/finish", resp)
 		if n := commits() - before; n != 1 {
 			t.Errorf("a login finish made %d commits, want 1", n)
 		}
 	}
 	before = commits()
-	c.logInAs(alice)
+	c.logInAs(t, alice)
 	if n := commits() - before; n != 1 {
 		t.Errorf("a password-style login made %d commits, want 1", n)
 	}
@@ -145,14 +145,14 @@ func TestOneCommitPerFinish(t *testing.T) {
 // bearer value.
 func TestCeremonyWithoutCookies(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	alice := h.user("alice")
+	alice := h.user(t, "alice")
 	owner := h.client()
-	owner.logInAs(alice)
+	owner.logInAs(t, alice)
 	a := passkeytest.New(h.origin, passkeytest.Options{})
-	owner.register(a, "")
+	owner.register(t, a, "")
 
 	app := h.clientWithoutCookies()
-	status, hdr, opts := app.doFull("POST", "/api/login/begin", nil)
+	status, hdr, opts := app.doFull(t, "POST", "/api/login/begin", nil)
 	state := hdr.Get(passkeyd.CeremonyHeader)
 	if status != http.StatusOK || state == "" {
 		t.Fatalf("begin: %d, header %q", status, state)
@@ -162,10 +162,10 @@ func TestCeremonyWithoutCookies(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without the state nothing is pending.
-	if status, _, b := app.doFull("POST", "/api/login/finish", assertion); status != http.StatusUnauthorized {
+	if status, _, b := app.doFull(t, "POST", "/api/login/finish", assertion); status != http.StatusUnauthorized {
 		t.Fatalf("finish without state: %d %s", status, b)
 	}
-	status, hdr, body := app.doFull("POST", "/api/login/finish", assertion, http.Header{passkeyd.CeremonyHeader: {state}})
+	status, hdr, body := app.doFull(t, "POST", "/api/login/finish", assertion, http.Header{passkeyd.CeremonyHeader: {state}})
 	if status != http.StatusOK {
 		t.Fatalf("finish: %d %s", status, body)
 	}
@@ -178,7 +178,7 @@ func TestCeremonyWithoutCookies(t *testing.T) {
 	if token == "" {
 		t.Fatal("no session token in the answer")
 	}
-	if got := h.clientWithCookie(token).whoami(); got != alice.ID {
+	if got := h.clientWithCookie(token).whoami(t); got != alice.ID {
 		t.Errorf("the token logs in %q, want alice", got)
 	}
 }
@@ -190,7 +190,7 @@ func TestSealedStateRefused(t *testing.T) {
 	w := newWorld(t, harnessOptions{ceremonyTTL: time.Minute})
 	alice, owner := w.userClient(t, "alice")
 	a := passkeytest.New(w.h.origin, passkeytest.Options{})
-	owner.register(a, "")
+	owner.register(t, a, "")
 	other := newHarness(t, harnessOptions{}) // another site, another key
 
 	flip := func(state string) string {
@@ -215,49 +215,49 @@ func TestSealedStateRefused(t *testing.T) {
 		{"not base64", func(string) string { return "not*base64!" }},
 		{"empty header means cookie, and there is none", func(string) string { return "" }},
 		{"another site's", func(string) string {
-			_, hdr, _ := other.client().doFull("POST", "/api/login/begin", nil)
+			_, hdr, _ := other.client().doFull(t, "POST", "/api/login/begin", nil)
 			return hdr.Get(passkeyd.CeremonyHeader)
 		}},
 		{"another ceremony's", func(string) string {
-			_, hdr, _ := w.h.client().doFull("POST", "/api/login/begin", nil)
+			_, hdr, _ := w.h.client().doFull(t, "POST", "/api/login/begin", nil)
 			return hdr.Get(passkeyd.CeremonyHeader)
 		}},
 		{"a registration's", func(string) string {
-			_, hdr, _ := owner.doFull("POST", "/api/passkeys/register/begin", nil)
+			_, hdr, _ := owner.doFull(t, "POST", "/api/passkeys/register/begin", nil)
 			return hdr.Get(passkeyd.CeremonyHeader)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			anon := w.h.client().on(t)
-			_, hdr, opts := anon.doFull("POST", "/api/login/begin", nil)
+			anon := w.h.client()
+			_, hdr, opts := anon.doFull(t, "POST", "/api/login/begin", nil)
 			genuine := hdr.Get(passkeyd.CeremonyHeader)
 			resp := assertion(t, a, opts, passkeytest.Tamper{})
-			before := w.h.snapshot()
-			bare := w.h.client().on(t) // no ceremony cookie: the header is all it has
-			status, _, b := bare.doFull("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {tc.state(genuine)}})
+			before := w.h.snapshot(t)
+			bare := w.h.client() // no ceremony cookie: the header is all it has
+			status, _, b := bare.doFull(t, "POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {tc.state(genuine)}})
 			if status != http.StatusUnauthorized {
 				t.Fatalf("finish = %d %s, want 401", status, b)
 			}
 			checkError(t, http.Header{"Content-Type": {"application/json"}}, b, "unknown_challenge")
-			if got := w.h.snapshot(); got != before {
+			if got := w.h.snapshot(t); got != before {
 				t.Errorf("refused finish changed the database")
 			}
-			if got := bare.whoami(); got != "" {
+			if got := bare.whoami(t); got != "" {
 				t.Errorf("logged in as %q", got)
 			}
 			// The genuine state still works: nothing was used up.
-			status, _, b = bare.doFull("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {genuine}})
-			if status != http.StatusOK || bare.whoami() != alice.ID {
+			status, _, b = bare.doFull(t, "POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {genuine}})
+			if status != http.StatusOK || bare.whoami(t) != alice.ID {
 				t.Fatalf("genuine finish = %d %s", status, b)
 			}
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
-		anon := w.h.client().on(t)
-		opts := anon.must(http.StatusOK, "POST", "/api/login/begin", nil)
+		anon := w.h.client()
+		opts := anon.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
 		resp := assertion(t, a, opts, passkeytest.Tamper{})
 		w.clock.Advance(time.Minute)
-		anon.mustError(http.StatusUnauthorized, "expired_challenge", "POST", "/api/login/finish", resp)
+		anon.mustError(t, http.StatusUnauthorized, "expired_challenge", "POST", "/api/login/finish", resp)
 	})
 }
 
@@ -269,18 +269,18 @@ func TestCeremonyKeyRotation(t *testing.T) {
 	ttl := time.Minute
 	a := newHarness(t, harnessOptions{now: clk.Now, ceremonyTTL: ttl})
 	b := newHarness(t, harnessOptions{now: clk.Now, ceremonyTTL: ttl, db: a})
-	alice := a.user("alice")
+	alice := a.user(t, "alice")
 	owner := a.client()
-	owner.logInAs(alice)
+	owner.logInAs(t, alice)
 	key := passkeytest.New(a.origin, passkeytest.Options{})
-	owner.register(key, "")
+	owner.register(t, key, "")
 
 	begin := func(h *harness) (state string, resp []byte) {
-		_, hdr, opts := h.client().doFull("POST", "/api/login/begin", nil)
+		_, hdr, opts := h.client().doFull(t, "POST", "/api/login/begin", nil)
 		return hdr.Get(passkeyd.CeremonyHeader), assertion(t, key, opts, passkeytest.Tamper{})
 	}
 	finish := func(h *harness, state string, resp []byte) int {
-		status, _, _ := h.client().doFull("POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {state}})
+		status, _, _ := h.client().doFull(t, "POST", "/api/login/finish", resp, http.Header{passkeyd.CeremonyHeader: {state}})
 		return status
 	}
 	keyID := func(state string) byte {
@@ -332,10 +332,10 @@ func TestCeremonyKeyRotation(t *testing.T) {
 // its SHA-256 is.
 func TestTokenNotInDatabase(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	alice := h.user("alice")
+	alice := h.user(t, "alice")
 	c := h.client()
-	c.logInAs(alice)
-	token := c.sessionCookie()
+	c.logInAs(t, alice)
+	token := c.sessionCookie(t)
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) != 40 {
 		t.Fatalf("session token %q is not 40 bytes of base64url", token)
@@ -358,7 +358,7 @@ func TestTokenNotInDatabase(t *testing.T) {
 	if !bytes.Contains(files, sum[:]) {
 		t.Error("the token's hash is not in the database file either: the test looked in the wrong place")
 	}
-	if got := c.whoami(); got != alice.ID {
+	if got := c.whoami(t); got != alice.ID {
 		t.Errorf("the token logs in %q, want alice", got)
 	}
 }
