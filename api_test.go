@@ -352,29 +352,33 @@ func (c *client) registration(t testing.TB, a *passkeytest.Authenticator, opts [
 // register registers a passkey of a for the logged-in user.
 func (c *client) register(t testing.TB, a *passkeytest.Authenticator, name string) passkeyd.PasskeyInfo {
 	t.Helper()
-	opts := c.must(t, http.StatusOK, "POST", "/api/passkeys/register/begin", nil)
-	var n any
-	if name != "" {
-		n = name
+	p, err := c.passkeyClient(a).Register(context.Background(), name)
+	if err != nil {
+		t.Fatalf("register a passkey: %v", err)
 	}
-	b := c.registration(t, a, opts, passkeytest.Tamper{}, n)
-	return decodePasskey(t, c.must(t, http.StatusCreated, "POST", "/api/passkeys/register/finish", b))
+	// The stored passkey, checked field by field as JSON.
+	return c.passkey(t, p.ID)
+}
+
+// passkeyClient is the browser c, driving the API with a as passkeytest
+// does for any app: its cookies, its User-Agent.
+func (c *client) passkeyClient(a *passkeytest.Authenticator) *passkeytest.Client {
+	pc := &passkeytest.Client{BaseURL: c.h.srv.URL, HTTP: c.http, Authenticator: a}
+	if c.ua != "" {
+		pc.Header = http.Header{"User-Agent": {c.ua}}
+	}
+	return pc
 }
 
 // login logs in with a (a discoverable login, or a re-authentication
 // when the client is logged in) and returns the answer.
 func (c *client) login(t testing.TB, a *passkeytest.Authenticator) loginAnswer {
 	t.Helper()
-	opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
-	resp, err := a.Login(opts)
+	got, err := c.passkeyClient(a).Login(context.Background())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("log in with a passkey: %v", err)
 	}
-	var got loginAnswer
-	if err := json.Unmarshal(c.must(t, http.StatusOK, "POST", "/api/login/finish", resp), &got); err != nil {
-		t.Fatal(err)
-	}
-	return got
+	return loginAnswer{User: got.User, Auth: got.Auth}
 }
 
 // passkey returns GET /api/passkeys/{id}.
