@@ -116,7 +116,7 @@ func TestAppUsersAndSessions(t *testing.T) {
 	laptop.logInAs(t, alice) // the app's own login, through Service.LogIn
 	a := passkeytest.New(h.origin, passkeytest.Options{})
 	p := laptop.register(t, a, "laptop")
-	if laptop.sessionCookie(t) != "" {
+	if laptop.sessionCookie() != "" {
 		t.Fatal("passkeyd set its own session cookie beside the app's")
 	}
 	var list struct{ Passkeys []passkeyd.PasskeyInfo }
@@ -132,7 +132,7 @@ func TestAppUsersAndSessions(t *testing.T) {
 	if got.User.ID != "42" || !got.Auth.UsePasskey || *got.Auth.Name != "laptop" {
 		t.Fatalf("login answer %+v, want user 42 by the passkey laptop", got)
 	}
-	if phone.whoami(t) != "42" || phone.sessionCookie(t) != "" {
+	if phone.whoami(t) != "42" || phone.sessionCookie() != "" {
 		t.Fatal("the passkey login did not go through the app's sessions alone")
 	}
 	sessions.mu.Lock()

@@ -184,7 +184,7 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.before(t)
 			opts := c.must(t, http.StatusOK, "POST", "/api/login/begin", nil)
-			old := c.sessionCookie(t)
+			old := c.sessionCookie()
 			if old == "" {
 				t.Fatal("no session cookie before the login")
 			}
@@ -193,7 +193,7 @@ func TestLoginRenewsSessionToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.must(t, http.StatusOK, "POST", "/api/login/finish", resp)
-			renewed := c.sessionCookie(t)
+			renewed := c.sessionCookie()
 			if renewed == "" || renewed == old {
 				t.Fatalf("session cookie %q -> %q, want a new token", old, renewed)
 			}
@@ -466,7 +466,7 @@ func TestLoginBadInput(t *testing.T) {
 			owner.register(t, a, "")
 			poster, body := tc.make(t, w, a)
 			who := poster.whoami(t)
-			cookie := poster.sessionCookie(t)
+			cookie := poster.sessionCookie()
 			before := w.h.snapshot(t)
 			status := tc.status
 			if status == 0 {
@@ -482,7 +482,7 @@ func TestLoginBadInput(t *testing.T) {
 			if who == "" {
 				poster.mustError(t, http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
 			}
-			if got := poster.sessionCookie(t); got != cookie {
+			if got := poster.sessionCookie(); got != cookie {
 				t.Errorf("session token renewed by a refused login")
 			}
 		})
@@ -635,9 +635,9 @@ func TestTwoTabs(t *testing.T) {
 			a := passkeytest.New(w.h.origin, passkeytest.Options{})
 			c.register(t, a, "")
 			reg := beginReg(t, c)
-			token := c.sessionCookie(t)
+			token := c.sessionCookie()
 			c.login(t, a) // re-authentication in the other tab renews the token
-			if c.sessionCookie(t) == token {
+			if c.sessionCookie() == token {
 				t.Fatal("token not renewed")
 			}
 			b := passkeytest.New(w.h.origin, passkeytest.Options{})

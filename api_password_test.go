@@ -23,6 +23,7 @@ func (h *harness) setPassword(t testing.TB, u *passkeyd.User, pw string) {
 }
 
 func passwordBody(t testing.TB, username, pw string) []byte {
+	t.Helper()
 	b, err := json.Marshal(map[string]string{"username": username, "password": pw})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +85,7 @@ func TestPasswordLogin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := h.client()
 			c.mustError(t, tt.status, tt.code, "POST", "/api/login/password", []byte(tt.body))
-			if c.whoami(t) != "" || c.sessionCookie(t) != "" {
+			if c.whoami(t) != "" || c.sessionCookie() != "" {
 				t.Fatal("a refused password login logged someone in")
 			}
 		})

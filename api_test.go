@@ -159,7 +159,7 @@ type whoami struct {
 }
 
 // client is one browser: a cookie jar, a User-Agent and the server's
-// address. t is the test that failures are reported to (see on).
+// address. Its helpers that can fail report to the t they are given.
 type client struct {
 	h    *harness
 	http *http.Client
@@ -188,7 +188,7 @@ func (h *harness) client() *client {
 
 // sessionCookie returns the value of the session cookie the client holds,
 // "" when none.
-func (c *client) sessionCookie(t testing.TB) string {
+func (c *client) sessionCookie() string {
 	u, _ := url.Parse(c.h.srv.URL)
 	for _, k := range c.jar.Cookies(u) {
 		if k.Name == passkeyd.CookieName {

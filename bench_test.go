@@ -115,6 +115,7 @@ type benchServer struct {
 }
 
 func newBenchServer(b *testing.B) *benchServer {
+	b.Helper()
 	h := newHarness(b, harnessOptions{})
 	c := h.client()
 	c.logInAs(b, h.user(b, "bench"))
@@ -125,7 +126,8 @@ func newBenchServer(b *testing.B) *benchServer {
 
 // post calls the handler and returns the answer and its headers. The
 // session cookie is sent when not "", and the ceremony's sealed state
-// when not "".
+// when not "". It calls no b.Helper(), which would be timed with every
+// request of the loop.
 func (s *benchServer) post(b *testing.B, path, cookie, ceremony string, body []byte, want int) ([]byte, http.Header) {
 	req := httptest.NewRequest("POST", "https://localhost"+path, bytes.NewReader(body))
 	if len(body) > 0 {

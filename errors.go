@@ -123,6 +123,8 @@ var statusOfCode = map[string]int{
 	// What the request names.
 	"not_found":         http.StatusNotFound,
 	"passkey_not_found": http.StatusNotFound,
+	"session_not_found": http.StatusNotFound,
+	"sessions_not_kept": http.StatusNotFound,
 	"credential_exists": http.StatusConflict,
 	"passkey_enabled":   http.StatusConflict,
 	"too_many_passkeys": http.StatusConflict,

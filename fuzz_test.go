@@ -17,7 +17,7 @@ import (
 )
 
 // The fuzz targets share one harness per target (made before f.Fuzz) and
-// report through the iteration's t (client.on).
+// report through the iteration's t, passed to every helper.
 
 // fuzzWorld is a harness with alice, her passkey and its authenticator.
 type fuzzWorld struct {
@@ -29,6 +29,7 @@ type fuzzWorld struct {
 }
 
 func newFuzzWorld(f *testing.F) *fuzzWorld {
+	f.Helper()
 	h := newHarness(f, harnessOptions{})
 	fw := &fuzzWorld{h: h, alice: h.user(f, "alice"), owner: h.client()}
 	fw.owner.logInAs(f, fw.alice)

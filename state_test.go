@@ -335,7 +335,7 @@ func TestTokenNotInDatabase(t *testing.T) {
 	alice := h.user(t, "alice")
 	c := h.client()
 	c.logInAs(t, alice)
-	token := c.sessionCookie(t)
+	token := c.sessionCookie()
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) != 40 {
 		t.Fatalf("session token %q is not 40 bytes of base64url", token)
