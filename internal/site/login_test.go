@@ -132,7 +132,7 @@ func TestLogout(t *testing.T) {
 	ts.addUser(t, alice, alicePw)
 	c := ts.client(t)
 	ts.login(t, c, alice, alicePw)
-	token := ts.sessionCookie(t, c).Value
+	token := ts.sessionCookie(c).Value
 	if !ts.storedSession(t, token) {
 		t.Fatal("the session is not in the store after login")
 	}
@@ -159,7 +159,7 @@ func TestAPILogout(t *testing.T) {
 	assertJSONError(t, r, http.StatusUnauthorized, "not_logged_in")
 
 	ts.login(t, c, alice, alicePw)
-	token := ts.sessionCookie(t, c).Value
+	token := ts.sessionCookie(c).Value
 	if !ts.storedSession(t, token) {
 		t.Fatal("the session is not in the store after login")
 	}
@@ -272,7 +272,7 @@ func TestSessionFixation(t *testing.T) {
 	// Mallory's own session, planted in alice's browser.
 	m := ts.client(t)
 	ts.login(t, m, "mallory", "mallory's password")
-	planted := ts.sessionCookie(t, m).Value
+	planted := ts.sessionCookie(m).Value
 	if !ts.storedSession(t, planted) {
 		t.Fatal("mallory's session is not in the store")
 	}
@@ -281,7 +281,7 @@ func TestSessionFixation(t *testing.T) {
 	for _, token := range []string{planted, never} {
 		c := ts.clientWithToken(t, token)
 		ts.login(t, c, alice, alicePw)
-		after := ts.sessionCookie(t, c)
+		after := ts.sessionCookie(c)
 		if after == nil || after.Value == token {
 			t.Fatalf("token %q was not renewed at login", token)
 		}
@@ -296,9 +296,9 @@ func TestSessionFixation(t *testing.T) {
 	// session drops the first login's token.
 	c := ts.client(t)
 	ts.login(t, c, alice, alicePw)
-	first := ts.sessionCookie(t, c).Value
+	first := ts.sessionCookie(c).Value
 	ts.login(t, c, "bob", "bob's password")
-	if ts.sessionCookie(t, c).Value == first {
+	if ts.sessionCookie(c).Value == first {
 		t.Fatal("second login kept the token")
 	}
 	ts.assertLoggedIn(t, c, "bob")
@@ -321,7 +321,7 @@ func TestLogoutSticksWhileRequestsInFlight(t *testing.T) {
 			for range rounds {
 				c := ts.client(t)
 				ts.login(t, c, alice, alicePw)
-				token := ts.sessionCookie(t, c).Value
+				token := ts.sessionCookie(c).Value
 				if !ts.storedSession(t, token) {
 					t.Fatal("the session is not in the store after login")
 				}

@@ -127,6 +127,7 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 // client returns a browser-like client with its own cookie jar that does
 // not follow redirects.
 func (ts *testServer) client(t testing.TB) *http.Client {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +264,7 @@ func (ts *testServer) assertLoggedIn(t testing.TB, c *http.Client, username stri
 }
 
 // sessionCookie returns the session cookie c holds, or nil.
-func (ts *testServer) sessionCookie(t testing.TB, c *http.Client) *http.Cookie {
+func (ts *testServer) sessionCookie(c *http.Client) *http.Cookie {
 	u, _ := url.Parse(ts.URL)
 	for _, k := range c.Jar.Cookies(u) {
 		if k.Name == passkeyd.CookieName {
@@ -276,6 +277,7 @@ func (ts *testServer) sessionCookie(t testing.TB, c *http.Client) *http.Cookie {
 // clientWithToken returns a fresh client that presents token as its
 // session cookie.
 func (ts *testServer) clientWithToken(t testing.TB, token string) *http.Client {
+	t.Helper()
 	c := ts.client(t)
 	u, _ := url.Parse(ts.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: passkeyd.CookieName, Value: token, Path: "/"}})
