@@ -394,18 +394,16 @@ func (s *Service) UpdatePasskey(ctx context.Context, userID, id string, u Passke
 		if err != nil {
 			return nil, err
 		}
-		if name == "" {
-			p, err := s.Passkey(ctx, userID, id)
-			if err != nil {
-				return nil, err
-			}
-			name = p.Platform
-		}
 		u.Name = &name
 	}
+	// The passkey as it was: for the default name, and to tell the audit
+	// log what changed.
 	before, err := s.Passkey(ctx, userID, id)
 	if err != nil {
 		return nil, err
+	}
+	if u.Name != nil && *u.Name == "" {
+		u.Name = &before.Platform
 	}
 	p, err := s.store.UpdatePasskey(ctx, userID, id, u)
 	if err != nil {
