@@ -70,30 +70,29 @@ type AuditStore interface {
 // Config.AuditRetention says otherwise.
 const DefaultAuditRetention = 180 * 24 * time.Hour
 
-// requestInfoKey carries, in a request's context, what an audit event
-// says of the request: the client's address and device.
-type requestInfoKey struct{}
+// requestKey carries, in a request's context, the request itself, so
+// that an audit event of what it does (from code that has only the
+// context) can name its client: the address and device are read when an
+// event is made, not for every request.
+type requestKey struct{}
 
-type requestInfo struct{ address, platform string }
-
-// withRequestInfo notes r's client in its context, for the audit events
-// of what it does.
+// withRequestInfo notes r in its context, for the audit events of what it
+// does.
 func (s *Service) withRequestInfo(r *http.Request) *http.Request {
-	if _, ok := r.Context().Value(requestInfoKey{}).(requestInfo); ok {
+	if _, ok := r.Context().Value(requestKey{}).(*http.Request); ok {
 		return r
 	}
-	info := requestInfo{address: s.ClientAddr(r).String(), platform: s.platforms.Platform(r.UserAgent())}
-	return r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	return r.WithContext(context.WithValue(r.Context(), requestKey{}, r))
 }
 
-// auditEvent is an event of userID at now, with what ctx says of the
-// client.
+// auditEvent is an event of userID at now, with what ctx's request says of
+// the client.
 func (s *Service) auditEvent(ctx context.Context, userID, event, outcome string) AuditEvent {
-	info, _ := ctx.Value(requestInfoKey{}).(requestInfo)
-	return AuditEvent{
-		At: s.now().UTC(), UserID: userID, Event: event, Outcome: outcome,
-		Address: info.address, Platform: info.platform,
+	e := AuditEvent{At: s.now().UTC(), UserID: userID, Event: event, Outcome: outcome}
+	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
+		e.Address, e.Platform = s.ClientAddr(r).String(), s.platforms.Platform(r.UserAgent())
 	}
+	return e
 }
 
 // audit appends events made outside a commit (a refusal, a change of a
