@@ -83,12 +83,24 @@ type DB struct {
 // OpenReadOnly.
 var ErrReadOnly = errors.New("sqlite: the database was opened read-only")
 
+// checkPath refuses a path that is empty, or that would be read as the
+// start of the DSN's parameters.
+func checkPath(path string) error {
+	if path == "" {
+		return errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	}
+	return nil
+}
+
 // OpenReadOnly opens the existing SQLite database at path for reading
 // only: SQLite opens the file read-only and refuses every write, so the
 // process needs no write access to it. It neither creates nor migrates.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlite: database path %q: empty, or with '?' or '#'", path)
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 	file, err := os.Stat(path)
 	if err != nil {
@@ -117,11 +129,8 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 // Open opens (creating it when missing) the SQLite database at path. It
 // does not migrate: call Migrate.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("sqlite: empty database path")
-	}
-	if strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	if err := checkPath(path); err != nil {
+		return nil, err
 	}
 	// A new database is made readable by its owner only: it holds
 	// password hashes and session keys. SQLite gives the WAL and shared
