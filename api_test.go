@@ -61,6 +61,8 @@ type harnessOptions struct {
 	// addressRate is Config.AddressRate; zero leaves the limit off, since
 	// every test client comes from one address.
 	addressRate float64
+	// configure, when set, changes the Config further.
+	configure func(*passkeyd.Config)
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -100,13 +102,17 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		}
 	}
 	var err error
-	h.svc, err = passkeyd.NewService(passkeyd.Config{
+	cfg := passkeyd.Config{
 		RPID: "localhost", RPName: "passkeyd test", Origins: origins,
 		UserVerification: o.userVerification, Attachment: o.attachment, CeremonyTTL: o.ceremonyTTL,
 		SessionIdleTimeout: time.Hour, SessionLifetime: 24 * time.Hour, Now: o.now,
 		TrustedProxies: o.trustedProxies, AddressRate: cmp.Or(o.addressRate, -1), AddressBurst: 5,
 		MaxPasskeys: o.maxPasskeys,
-	}, deps)
+	}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
+	h.svc, err = passkeyd.NewService(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

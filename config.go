@@ -35,6 +35,12 @@ type Config struct {
 	// Origins are the origins passkeys may be used from
 	// ("https://example.com"); each must be on RPID or a subdomain.
 	Origins []string
+	// RelatedOrigins are origins on other registrable domains whose
+	// pages may use passkeys of RPID (WebAuthn Related Origin Requests:
+	// "https://example.co.jp" beside example.com). They are accepted at
+	// verification and listed at /.well-known/webauthn, which browsers
+	// read on RPID before they allow such an origin.
+	RelatedOrigins []string
 	// Attachment restricts registration to platform authenticators,
 	// cross-platform ones (security keys, phones), or AttachmentAny.
 	Attachment string
@@ -113,6 +119,11 @@ func (c *Config) check() error {
 			return fmt.Errorf("passkeyd: Config.Origins[%d] %q: %w", i, o, err)
 		}
 	}
+	for i, o := range c.RelatedOrigins {
+		if err := CheckRelatedOrigin(o, c.RPID); err != nil {
+			return fmt.Errorf("passkeyd: Config.RelatedOrigins[%d] %q: %w", i, o, err)
+		}
+	}
 	switch c.Attachment {
 	case "":
 		c.Attachment = AttachmentAny
@@ -180,24 +191,54 @@ func CheckRPID(rpID string) error {
 	return nil
 }
 
+// CheckRelatedOrigin checks a related origin: a bare origin
+// (scheme://host[:port]), https unless on localhost, on another domain
+// than the RP id — an origin on the RP id belongs in Config.Origins.
+func CheckRelatedOrigin(o, rpID string) error {
+	host, err := originHost(o, "https://example.co.jp")
+	if err != nil {
+		return err
+	}
+	if onRPID(host, rpID) {
+		return fmt.Errorf("it is on the RP id %q: list it as an origin, not a related one", rpID)
+	}
+	return nil
+}
+
 // CheckOrigin checks that o is a bare origin (scheme://host[:port]) whose
 // host is the RP id or one of its subdomains, as WebAuthn requires, and
 // that it uses https unless it is on localhost, the only place browsers
 // allow passkeys over plain http.
 func CheckOrigin(o, rpID string) error {
+	host, err := originHost(o, "https://"+rpID)
+	if err != nil {
+		return err
+	}
+	if !onRPID(host, rpID) {
+		return fmt.Errorf("its host must be the RP id %q or a subdomain of it (or set the RP id to the site's registrable domain)", rpID)
+	}
+	return nil
+}
+
+// originHost returns the host of a bare origin (scheme://host[:port]),
+// refusing plain http but on localhost, the only place browsers allow
+// passkeys over it. example is a good origin, for the error.
+func originHost(o, example string) (string, error) {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return errors.New("want scheme://host[:port], such as https://" + rpID)
+		return "", errors.New("want scheme://host[:port], such as " + example)
 	}
 	host := u.Hostname()
-	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
-		return fmt.Errorf("its host must be the RP id %q or a subdomain of it (or set the RP id to the site's registrable domain)", rpID)
-	}
 	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
-		return errors.New("browsers allow passkeys over plain http only on localhost; use https")
+		return "", errors.New("browsers allow passkeys over plain http only on localhost; use https")
 	}
-	return nil
+	return host, nil
+}
+
+// onRPID says whether host is the RP id or one of its subdomains.
+func onRPID(host, rpID string) bool {
+	return host == rpID || strings.HasSuffix(host, "."+rpID)
 }
 
 // ServedOverHTTPS reports whether a site with these origins is reached over

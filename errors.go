@@ -184,7 +184,10 @@ type errorBody struct {
 // writeJSON writes v as a JSON answer with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	// Answers are the caller's own unless the handler says otherwise.
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	// An encoding error here means the client went away; there is nobody
 	// left to tell.

@@ -52,6 +52,7 @@ type Router interface {
 // management. Wrap mux in the Service's Handler, so that each request
 // reads its session once, and in http.CrossOriginProtection.
 func (s *Service) Routes(mux Router) {
+	mux.Handle("GET /.well-known/webauthn", http.HandlerFunc(s.handleRelatedOrigins))
 	mux.Handle("GET /api/session", s.api(userUnused, s.handleSession))
 	mux.Handle("POST /api/logout", s.api(userRequired, s.handleLogout))
 	mux.Handle("POST /api/login/password", s.api(userUnused, s.handlePasswordLogin))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -89,7 +90,7 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  cfg.RPID,
 		RPDisplayName:         cfg.RPName,
-		RPOrigins:             append([]string(nil), cfg.Origins...),
+		RPOrigins:             slices.Concat(cfg.Origins, cfg.RelatedOrigins),
 		AttestationPreference: protocol.PreferNoAttestation,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
 			UserVerification: protocol.UserVerificationRequirement(cfg.UserVerification),

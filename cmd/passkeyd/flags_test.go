@@ -38,6 +38,12 @@ func TestParseServeFlags(t *testing.T) {
 		{name: "origin follows the RP id", args: []string{"--rp-id", "example.com", "--addr", ":8443"}, check: wantOrigins("https://example.com:8443")},
 		{name: "origin repeatable", args: []string{"--rp-id", "example.com", "--origin", "https://example.com", "--origin", "https://login.example.com"},
 			check: wantOrigins("https://example.com", "https://login.example.com")},
+		{name: "related origins", args: []string{"--rp-id", "example.com", "--related-origin", "https://example.co.jp", "--related-origin", "https://example.de"},
+			check: func(t *testing.T, c *serveConfig) {
+				if !slices.Equal(c.relatedOrigins, stringList{"https://example.co.jp", "https://example.de"}) {
+					t.Errorf("related origins %v", c.relatedOrigins)
+				}
+			}},
 		{name: "env twin", vars: map[string]string{"PASSKEYD_ADDR": ":9000"}, check: func(t *testing.T, c *serveConfig) {
 			if c.addr != ":9000" || c.origins[0] != "https://localhost:9000" {
 				t.Errorf("addr %q, origins %v", c.addr, c.origins)
@@ -125,6 +131,8 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"attachment", []string{"--attachment", "usb"}, nil},
 		{"user verification", []string{"--user-verification", "always"}, nil},
 		{"tls", []string{"--tls", "on"}, nil},
+		{"related origin on the rp id", []string{"--rp-id", "example.com", "--related-origin", "https://login.example.com"}, nil},
+		{"related origin not an origin", []string{"--related-origin", "example.co.jp"}, nil},
 		{"tls with one file", []string{"--tls", "cert.pem,"}, nil},
 		{"ceremony ttl too short", []string{"--ceremony-ttl", "1s"}, nil},
 		{"ceremony ttl too long", []string{"--ceremony-ttl", "2h"}, nil},

@@ -62,6 +62,7 @@ type serveConfig struct {
 	addr, db, sessions string
 	rpID, rpName       string
 	origins            stringList
+	relatedOrigins     stringList
 	trustedProxies     stringList
 	proxies            []netip.Prefix
 	clientRate         float64
@@ -100,6 +101,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.IntVar(&c.maxConns, "max-conns", 0, "most connections open at once (default 10000, or fewer when the file limit is lower)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", defaultMaxConnsPerAddr, "most connections one client address may hold open (a --trusted-proxy has no limit)")
 	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
+	fs.Var(&c.relatedOrigins, "related-origin", "origin on another domain whose pages may use this site's passkeys, repeatable: listed at /.well-known/webauthn and accepted at login")
 	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
 	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
 	fs.StringVar(&c.userVerification, "user-verification", "preferred", "required, preferred or discouraged")
@@ -201,6 +203,11 @@ func (c *serveConfig) check() error {
 	for _, o := range c.origins {
 		if err := passkeyd.CheckOrigin(o, c.rpID); err != nil {
 			return usagef("--origin %q: %v", o, err)
+		}
+	}
+	for _, o := range c.relatedOrigins {
+		if err := passkeyd.CheckRelatedOrigin(o, c.rpID); err != nil {
+			return usagef("--related-origin %q: %v", o, err)
 		}
 	}
 	return nil
@@ -309,6 +316,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		RPID:               c.rpID,
 		RPName:             c.rpName,
 		Origins:            origins,
+		RelatedOrigins:     c.relatedOrigins,
 		Attachment:         c.attachment,
 		UserVerification:   c.userVerification,
 		CeremonyTTL:        c.ceremonyTTL,
@@ -326,7 +334,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	m.watch(hasher, passkeys)
-	s, err := site.New(site.Config{Origins: origins, Logger: logger, Instrument: m.instrument}, site.Deps{
+	s, err := site.New(site.Config{Origins: origins, RelatedOrigins: c.relatedOrigins, Logger: logger, Instrument: m.instrument}, site.Deps{
 		Passkeys: passkeys,
 		Health:   health,
 		Ready:    ready,

@@ -69,7 +69,7 @@ func TestOpenAPICoversTheRoutes(t *testing.T) {
 	ts := newTestServer(t, testOpts{})
 	var served []string
 	for _, pattern := range ts.site.Routes() {
-		if method, path, ok := strings.Cut(pattern, " "); ok && strings.HasPrefix(path, "/api/") {
+		if method, path, ok := strings.Cut(pattern, " "); ok && (strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/.well-known/")) {
 			served = append(served, method+" "+path)
 		}
 	}

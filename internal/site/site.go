@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,10 @@ type Config struct {
 	// Origins are the site's origins ("https://example.com"); form posts
 	// and API calls from them are trusted.
 	Origins []string
+	// RelatedOrigins are other sites' origins this server also answers
+	// for (Config.RelatedOrigins of passkeyd): their pages are served,
+	// but their form posts to the site's own origins are not trusted.
+	RelatedOrigins []string
 	// Logger receives one line per request and every fault.
 	Logger *slog.Logger
 	// Instrument, when set, wraps the handler of each route, by its
@@ -182,7 +187,7 @@ func localOnly(h http.Handler) http.Handler {
 // asks for by address, are not checked.
 func (s *Site) checkHost(next http.Handler) http.Handler {
 	hosts := map[string]bool{}
-	for _, o := range s.cfg.Origins {
+	for _, o := range slices.Concat(s.cfg.Origins, s.cfg.RelatedOrigins) {
 		if u, err := url.Parse(o); err == nil {
 			hosts[strings.ToLower(u.Hostname())] = true
 		}

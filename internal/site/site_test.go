@@ -40,6 +40,9 @@ type testOpts struct {
 	// touchEvery is how stale a session may grow before a request writes
 	// it; zero keeps the default.
 	touchEvery time.Duration
+	// configure, when set, changes the Service's and the site's Config
+	// further.
+	configure func(*passkeyd.Config, *site.Config)
 }
 
 // testServer is the site, built the way cmd/passkeyd builds it, on a real
@@ -84,21 +87,26 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 	if sessions != db {
 		deps.SessionStore = sessions
 	}
-	passkeys, err := passkeyd.NewService(passkeyd.Config{
+	cfg := passkeyd.Config{
 		RPID:                 "localhost",
 		RPName:               "passkeyd test",
 		Origins:              []string{passkeyOrigin},
 		SessionIdleTimeout:   time.Hour,
 		SessionLifetime:      24 * time.Hour,
 		SessionTouchInterval: o.touchEvery,
-	}, deps)
+	}
+	siteCfg := site.Config{Origins: origins}
+	if o.configure != nil {
+		o.configure(&cfg, &siteCfg)
+	}
+	passkeys, err := passkeyd.NewService(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := passkeys.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s, err := site.New(site.Config{Origins: origins}, site.Deps{
+	s, err := site.New(siteCfg, site.Deps{
 		Passkeys: passkeys,
 		Health:   health,
 		Ready:    db.Ready,
@@ -404,12 +412,16 @@ func TestTestHelpers(t *testing.T) {
 // which a load balancer asks for by address, are not checked.
 func TestHostMustBeTheOrigins(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, testOpts{})
+	ts := newTestServer(t, testOpts{configure: func(_ *passkeyd.Config, c *site.Config) {
+		c.RelatedOrigins = []string{"https://example.co.jp"}
+	}})
 	for _, tt := range []struct {
 		host, path string
 		want       int
 	}{
 		{"evil.example", "/login", http.StatusMisdirectedRequest},
+		{"example.co.jp", "/login", http.StatusOK},
+		{"www.example.co.jp", "/login", http.StatusMisdirectedRequest},
 		{"evil.example", "/api/session", http.StatusMisdirectedRequest},
 		{"localhost:1", "/login", http.StatusOK},
 		{"LOCALHOST", "/login", http.StatusOK},
