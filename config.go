@@ -72,6 +72,10 @@ type Config struct {
 	// read from X-Forwarded-For (see Service.ClientAddr), which the rate
 	// limits count by.
 	TrustedProxies []netip.Prefix
+	// ReauthWindow is how recent a login or re-authentication must be
+	// for a sensitive change (RequireRecentAuth); default
+	// DefaultReauthWindow, negative never asks again.
+	ReauthWindow time.Duration
 	// AuditRetention is how long the audit log keeps an event (default
 	// DefaultAuditRetention).
 	AuditRetention time.Duration
@@ -155,6 +159,9 @@ func (c *Config) check() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.ReauthWindow == 0 {
+		c.ReauthWindow = DefaultReauthWindow
 	}
 	if c.AuditRetention <= 0 {
 		c.AuditRetention = DefaultAuditRetention

@@ -122,6 +122,7 @@ var statusOfCode = map[string]int{
 	"rate_limited":      http.StatusTooManyRequests,
 	// What the request names.
 	"not_found":         http.StatusNotFound,
+	"reauth_required":   http.StatusUnauthorized,
 	"passkey_not_found": http.StatusNotFound,
 	"session_not_found": http.StatusNotFound,
 	"sessions_not_kept": http.StatusNotFound,

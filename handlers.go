@@ -60,6 +60,9 @@ func (s *Service) Routes(mux Router) {
 	mux.Handle("POST /api/passkeys/register/finish", s.api(userRequired, s.handleRegisterFinish))
 	mux.Handle("POST /api/login/begin", s.api(userOptional, s.handleLoginBegin))
 	mux.Handle("POST /api/login/finish", s.apiWith(userUnused, LoginFailureStatus, s.handleLoginFinish))
+	mux.Handle("POST /api/reauth/begin", s.api(userRequired, s.handleReauthBegin))
+	mux.Handle("POST /api/reauth/finish", s.apiWith(userRequired, LoginFailureStatus, s.handleReauthFinish))
+	mux.Handle("POST /api/reauth/password", s.api(userRequired, s.handleReauthPassword))
 	mux.Handle("GET /api/sessions", s.api(userRequired, s.handleSessions))
 	mux.Handle("DELETE /api/sessions/{id}", s.api(userRequired, s.handleEndSession))
 	mux.Handle("POST /api/sessions/logout-others", s.api(userRequired, s.handleEndOtherSessions))
@@ -196,6 +199,9 @@ type passkeyBody struct {
 }
 
 func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
+	if err := s.RequireRecentAuth(r); err != nil {
+		return 0, nil, err
+	}
 	creation, err := s.BeginRegistration(w, r, user)
 	return http.StatusOK, creation, err
 }
@@ -203,6 +209,9 @@ func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request, us
 func (s *Service) handleRegisterFinish(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	body, err := readBody(r)
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.RequireRecentAuth(r); err != nil {
 		return 0, nil, err
 	}
 	p, err := s.FinishRegistration(w, r, user, body)
@@ -459,6 +468,11 @@ func (s *Service) handleUpdate(_ http.ResponseWriter, r *http.Request, user *Use
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
+	if req.Enabled != nil {
+		if err := s.RequireRecentAuth(r); err != nil {
+			return 0, nil, err
+		}
+	}
 	p, err := s.UpdatePasskey(r.Context(), user.ID, id, PasskeyUpdate{Name: req.Name, Enabled: req.Enabled})
 	if err != nil {
 		return 0, nil, err
@@ -469,6 +483,9 @@ func (s *Service) handleUpdate(_ http.ResponseWriter, r *http.Request, user *Use
 func (s *Service) handleDelete(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
 	id, err := checkPasskeyID(r.PathValue("id"))
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.RequireRecentAuth(r); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, s.DeletePasskey(r.Context(), user.ID, id)

@@ -70,8 +70,16 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		return nil, err
 	}
 	r = s.withRequestInfo(r)
-	res, found, err := s.finishLogin(w, r, response)
+	res, _, err := s.finishLoginAs(w, r, response, "")
 	s.countCeremony("login", err)
+	return res, err
+}
+
+// finishLoginAs is FinishLogin; a wantUser other than "" takes only a
+// ceremony that user began (a re-authentication). It writes a refusal
+// of a pending ceremony to the audit log.
+func (s *Service) finishLoginAs(w http.ResponseWriter, r *http.Request, response []byte, wantUser string) (*LoginResult, *Passkey, error) {
+	res, found, err := s.finishLogin(w, r, response, wantUser)
 	if err != nil && found != nil && Classify(err).Code != errPossibleClone.Code {
 		// A refusal of a pending ceremony goes in the audit log (a
 		// possible clone's went in with its commit), under the passkey's
@@ -80,13 +88,13 @@ func (s *Service) FinishLogin(w http.ResponseWriter, r *http.Request, response [
 		e.Method, e.PasskeyID, e.Reason = "passkey", found.ID, Classify(err).Code
 		s.audit(r.Context(), e)
 	}
-	return res, err
+	return res, found, err
 }
 
 // finishLogin is FinishLogin; found is the passkey the response named
 // once the ceremony was found pending (an empty one when unknown), nil
 // before.
-func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response []byte) (_ *LoginResult, found *Passkey, _ error) {
+func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response []byte, wantUser string) (_ *LoginResult, found *Passkey, _ error) {
 	ctx := r.Context()
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
@@ -96,6 +104,9 @@ func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response [
 	st, err := s.pendingCeremony(ctx, r, challenge, kindLogin, errCeremonyUnknown, errCeremonyExpired)
 	if err != nil {
 		return nil, nil, err
+	}
+	if wantUser != "" && st.userID != wantUser {
+		return nil, nil, errReauthOtherUser
 	}
 	p, user, err := s.passkeyAndOwner(ctx, parsed.RawID, parsed.Response.UserHandle)
 	if errors.Is(err, ErrNotFound) {

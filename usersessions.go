@@ -71,9 +71,12 @@ func (s *Service) EndSession(w http.ResponseWriter, r *http.Request, user *User,
 			continue
 		}
 		if bytes.Equal(sess.Key, requestToken(r)) {
+			// Ending one's own session is a logout: no step-up.
 			if err := s.LogOut(w, r); err != nil {
 				return err
 			}
+		} else if err := s.RequireRecentAuth(r); err != nil {
+			return err
 		} else if err := s.sessions.store.DeleteSession(ctx, sess.Key); err != nil {
 			return err
 		}
@@ -88,6 +91,9 @@ func (s *Service) EndSession(w http.ResponseWriter, r *http.Request, user *User,
 func (s *Service) EndOtherSessions(r *http.Request, user *User) error {
 	if s.sessions == nil {
 		return errSessionsNotKept
+	}
+	if err := s.RequireRecentAuth(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	n, err := s.sessions.store.DeleteUserSessions(ctx, user.ID, requestToken(r))
