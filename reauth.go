@@ -9,10 +9,14 @@ import (
 // DefaultReauthWindow is Config.ReauthWindow when it is not set.
 const DefaultReauthWindow = 10 * time.Minute
 
+// CodeReauthRequired is the error code of a change that needs a recent
+// login first.
+const CodeReauthRequired = "reauth_required"
+
 // errReauthRequired asks the user to confirm who they are before a
 // sensitive change: their login is older than the re-authentication
 // window.
-var errReauthRequired = NewError("reauth_required", "Confirm it is you first: log in again with your passkey or password.")
+var errReauthRequired = NewError(CodeReauthRequired, "Confirm it is you first: log in again with your passkey or password.")
 
 // AuthTimes is what AppSessions may also implement so that step-up works
 // with the app's sessions: when the request's user last logged in or

@@ -10,6 +10,7 @@ const PasskeyAPI = {};
   let apiBase = '/api';
   let conditionalAvailable = false;
   let conditionalController = null;
+  let reauthHandler = null;
 
   // ---- base64url (RFC 4648 §5, no padding), any input length ----
   const base64url = {
@@ -149,6 +150,16 @@ const PasskeyAPI = {};
     return data;
   }));
 
+  // withReauth runs request; when the server asks for a recent login
+  // (reauth_required) it asks the page's handler (OnReauthRequired) to
+  // have the person confirm, then runs request once more.
+  const withReauth = (request) => request().catch((err) => {
+    if (err && err.code === 'reauth_required' && reauthHandler) {
+      return Promise.resolve(reauthHandler(err)).then(request);
+    }
+    throw err;
+  });
+
   // ---- the API ----
 
   // Init sets where the JSON API lives (default "/api") and resets state.
@@ -200,7 +211,7 @@ const PasskeyAPI = {};
       return;
     }
     PasskeyAPI.CancelConditionalUI();
-    postJSON('/passkeys/register/begin').then((data) => {
+    withReauth(() => postJSON('/passkeys/register/begin')).then((data) => {
       return navigator.credentials.create({ publicKey: creationOptions(data.publicKey) });
     }).then((credential) => {
       const body = credentialJSON(credential);
@@ -345,6 +356,32 @@ const PasskeyAPI = {};
         PasskeyAPI.Authentication(finish(true));
       });
     }
+  };
+
+  // OnReauthRequired sets what happens when a sensitive change needs a
+  // recent login: handler(error) returns a promise that resolves once the
+  // person has confirmed (PasskeyAPI.Reauthenticate), and the change is
+  // then sent again; a rejection ends it with that error.
+  PasskeyAPI.OnReauthRequired = (handler) => {
+    reauthHandler = handler;
+  };
+
+  // Reauthenticate confirms the logged-in person: with {password} by
+  // their password, else with one of their passkeys. It resolves to
+  // {user, auth} (the session is renewed) or rejects with a PasskeyError.
+  PasskeyAPI.Reauthenticate = (options) => {
+    PasskeyAPI.CancelConditionalUI();
+    let done;
+    if (options && typeof options.password === 'string') {
+      done = postJSON('/reauth/password', { password: options.password });
+    } else if (!supported()) {
+      done = Promise.reject(new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+    } else {
+      done = postJSON('/reauth/begin')
+        .then((data) => navigator.credentials.get({ publicKey: requestOptions(data.publicKey) }))
+        .then((assertion) => postJSON('/reauth/finish', credentialJSON(assertion)));
+    }
+    return done.catch((err) => { throw describe(err, false); });
   };
 
   // LogOut ends the session (POST /api/logout) and resolves when it has.

@@ -80,6 +80,7 @@ type serveConfig struct {
 	ceremonyTTL      time.Duration
 	ceremonyKeyFile  string
 	sessionIdle      time.Duration
+	reauthWindow     time.Duration
 	sessionLifetime  time.Duration
 	logFormat        string
 	cpuProfile       string
@@ -108,6 +109,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.BoolVar(&c.demo, "demo", false, "create the demo account "+demoUsername+" when it is missing")
 	fs.DurationVar(&c.ceremonyTTL, "ceremony-ttl", 5*time.Minute, "how long a begun passkey ceremony may be finished")
 	fs.StringVar(&c.ceremonyKeyFile, "ceremony-key-file", "", "file of base64 32-byte keys that seal pending ceremonies, one a line, the first sealing (default: keys kept in the database; see passkeyd keys rotate)")
+	fs.DurationVar(&c.reauthWindow, "reauth-window", passkeyd.DefaultReauthWindow, "how recent a login must be for a sensitive change (adding or removing a passkey, ending sessions, changing the password); older ones confirm again")
 	fs.DurationVar(&c.sessionIdle, "session-idle", 24*time.Hour, "a session unused this long ends")
 	fs.DurationVar(&c.sessionLifetime, "session-lifetime", 7*24*time.Hour, "a session ends this long after login, used or not")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -170,6 +172,9 @@ func (c *serveConfig) check() error {
 	}
 	if c.ceremonyTTL < passkeyd.MinCeremonyTTL || c.ceremonyTTL > passkeyd.MaxCeremonyTTL {
 		return usagef("--ceremony-ttl %s: want between %s and %s", c.ceremonyTTL, passkeyd.MinCeremonyTTL, passkeyd.MaxCeremonyTTL)
+	}
+	if c.reauthWindow < time.Minute {
+		return usagef("--reauth-window %s: want a minute or more", c.reauthWindow)
 	}
 	if c.sessionIdle <= 0 || c.sessionLifetime <= 0 {
 		return usagef("--session-idle and --session-lifetime must be positive")
@@ -322,6 +327,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		CeremonyTTL:        c.ceremonyTTL,
 		CeremonyKeys:       keys,
 		SessionIdleTimeout: c.sessionIdle,
+		ReauthWindow:       c.reauthWindow,
 		SessionLifetime:    c.sessionLifetime,
 		TrustedProxies:     c.proxies,
 		AddressRate:        addressRate(c.clientRate),

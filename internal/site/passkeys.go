@@ -49,10 +49,10 @@ func (s *Site) passkeysPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderPasskeys(w, r, u, lv, pageNum, http.StatusOK, "")
+	s.renderPasskeys(w, r, u, lv, pageNum, http.StatusOK, "", "")
 }
 
-func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, lv *loginView, pageNum, status int, message string) {
+func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.User, lv *loginView, pageNum, status int, message, reauthRetry string) {
 	list, pages, err := s.deps.Passkeys.ListPage(r.Context(), u.ID, pageNum)
 	if err != nil {
 		s.fail(w, r, err)
@@ -63,21 +63,23 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		infos[i] = p.Info()
 	}
 	s.render(w, r, status, "passkeys", page{
-		Title:    "Passkeys",
-		Login:    lv,
-		Error:    message,
-		Flash:    s.popFlash(w, r),
-		Passkeys: infos,
-		Page:     pageNum,
-		Pages:    pages,
-		Scripts:  []string{"passkey.js", "passkeys.js"},
+		Title:       "Passkeys",
+		Login:       lv,
+		Error:       message,
+		Flash:       s.popFlash(w, r),
+		Passkeys:    infos,
+		Page:        pageNum,
+		Pages:       pages,
+		ReauthRetry: reauthRetry,
+		StepUp:      true,
+		Scripts:     []string{"passkey.js", "reauth.js", "passkeys.js"},
 	})
 }
 
 // passkeyAction handles the passkey page's forms: it runs act on the
 // user's passkey {id} and redirects back with a message, or shows the page
 // again with the error.
-func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (outcome, name string, err error), fields map[string]bool) http.HandlerFunc {
+func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (outcome, name string, err error), fields map[string]bool, stepUp bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		u, lv := s.requireLogin(w, r)
 		if u == nil {
@@ -86,6 +88,12 @@ func (s *Site) passkeyAction(act func(r *http.Request, userID, id string) (outco
 		if _, err := readForm(r, fields); err != nil {
 			s.failPasskeys(w, r, u, lv, err)
 			return
+		}
+		if stepUp {
+			if err := s.deps.Passkeys.RequireRecentAuth(r); err != nil {
+				s.failPasskeys(w, r, u, lv, err)
+				return
+			}
 		}
 		outcome, name, err := act(r, u.ID, r.PathValue("id"))
 		if err != nil {
@@ -105,7 +113,11 @@ func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.
 		s.fail(w, r, err)
 		return
 	}
-	s.renderPasskeys(w, r, u, lv, 1, status, passkeyd.Classify(err).Message)
+	retry := ""
+	if passkeyd.Classify(err).Code == passkeyd.CodeReauthRequired {
+		retry = r.URL.Path
+	}
+	s.renderPasskeys(w, r, u, lv, 1, status, passkeyd.Classify(err).Message, retry)
 }
 
 func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, string, error) {

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/site"
 	"github.com/passkeyd/passkeyd/passkeytest"
 )
 
@@ -294,5 +296,49 @@ func TestPasskeysPageCloneNotice(t *testing.T) {
 	}
 	if page := ts.get(t, c, "/passkeys"); len(find(page.body, "div", "data-passkey-id", p.ID)) != 0 {
 		t.Fatal("the notice stays after the passkey was enabled again")
+	}
+}
+
+// A passkey form post whose login is older than the step-up window is
+// refused (401) with the page, which carries the step-up dialog and the
+// form to post again; confirming with the password lets it through.
+func TestPasskeysPageStepUp(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	ts := newTestServer(t, testOpts{configure: func(c *passkeyd.Config, _ *site.Config) {
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	}})
+	_, p := withPasskey(t, ts, "dave")
+	c := ts.client(t)
+	ts.login(t, c, "dave", "correct horse battery")
+	mu.Lock()
+	now = now.Add(passkeyd.DefaultReauthWindow + time.Second)
+	mu.Unlock()
+
+	for _, action := range []string{"toggle", "delete"} {
+		path := "/passkeys/" + p.ID + "/" + action
+		r := ts.postForm(t, c, path, "")
+		if r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s with a stale login: %d, want 401", action, r.StatusCode)
+		}
+		if retry := find(r.body, "div", "id", "reauth-retry"); len(retry) != 1 || retry[0].attrs["data-action"] != path {
+			t.Errorf("%s: the page does not carry the form to post again: %+v", action, retry)
+		}
+		if len(find(r.body, "dialog", "id", "reauth-dialog")) != 1 {
+			t.Errorf("%s: no #reauth-dialog on the page", action)
+		}
+	}
+	if row := rowOf(t, ts.get(t, c, "/passkeys").body, p.ID); row.attrs["data-enabled"] != "true" {
+		t.Fatal("a refused toggle changed the passkey")
+	}
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/rename", "name=Still+mine"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("rename with a stale login: %d, want 303 (no step-up)", r.StatusCode)
+	}
+	req := ts.request(t, "POST", "/api/reauth/password", strings.NewReader(`{"password": "correct horse battery"}`), "Content-Type", "application/json")
+	if r := ts.do(t, c, req); r.StatusCode != http.StatusOK {
+		t.Fatalf("reauth: %d %s", r.StatusCode, r.body)
+	}
+	if r := ts.postForm(t, c, "/passkeys/"+p.ID+"/toggle", ""); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("toggle after confirming: %d", r.StatusCode)
 	}
 }

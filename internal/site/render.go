@@ -105,6 +105,11 @@ type page struct {
 	Scripts []string
 	// Flash is a one-time message from the previous request.
 	Flash string
+	// ReauthRetry is the form action to post again once the person has
+	// confirmed who they are (the step-up dialog opens on load).
+	ReauthRetry string
+	// StepUp puts the step-up dialog on the page (with reauth.js).
+	StepUp bool
 	// Login page.
 	Next     string
 	Username string

@@ -125,9 +125,9 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("POST /logout", s.logout)
 	pages.HandleFunc("GET /passkeys", s.passkeysPage)
 	pages.HandleFunc("GET /activity", s.activityPage)
-	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields))
-	pages.HandleFunc("POST /passkeys/{id}/rename", s.passkeyAction(s.renamePasskey, renameFields))
-	pages.HandleFunc("POST /passkeys/{id}/delete", s.passkeyAction(s.deletePasskey, noFields))
+	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields, true))
+	pages.HandleFunc("POST /passkeys/{id}/rename", s.passkeyAction(s.renamePasskey, renameFields, false))
+	pages.HandleFunc("POST /passkeys/{id}/delete", s.passkeyAction(s.deletePasskey, noFields, true))
 	s.deps.Passkeys.Routes(pages)
 
 	cop := http.NewCrossOriginProtection()
