@@ -46,6 +46,7 @@ const (
 	AuditSessionsEnded   = "sessions_ended"
 	AuditCloneWarning    = "clone_warning"
 	AuditBackupEligible  = "backup_eligible"
+	AuditSignedUp        = "signed_up"
 )
 
 // Outcomes of an audit event.

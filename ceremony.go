@@ -53,6 +53,8 @@ const maxPendingCeremonies = 8
 const (
 	kindRegistration byte = 'r'
 	kindLogin        byte = 'l'
+	// kindSignUp registers the first passkey of a user not yet stored.
+	kindSignUp byte = 's'
 )
 
 // ceremonyState is the state of a pending ceremony.
@@ -66,6 +68,9 @@ type ceremonyState struct {
 	// credential list: a re-authentication's finish checks the passkey's
 	// owner itself, and the list could outgrow a cookie.
 	data webauthn.SessionData
+	// newUser is the user a sign-up makes (kindSignUp only): stored at
+	// its finish, so that a begin never finished holds no username.
+	newUser *User
 }
 
 // Sealed format: version | key id (4 bytes) | nonce (24) | ciphertext and
@@ -84,6 +89,7 @@ var (
 )
 
 // encode returns the state's plaintext: kind | expiry (Unix ms) | user id
+// length and bytes | for a sign-up, the username and display name, each
 // length and bytes | the session data, in the library's own MessagePack.
 func (st *ceremonyState) encode() ([]byte, error) {
 	data := st.data
@@ -91,9 +97,26 @@ func (st *ceremonyState) encode() ([]byte, error) {
 	b := make([]byte, 0, 256)
 	b = append(b, st.kind)
 	b = binary.BigEndian.AppendUint64(b, uint64(st.expiresAt.UnixMilli()))
-	b = binary.AppendUvarint(b, uint64(len(st.userID)))
-	b = append(b, st.userID...)
+	b = appendString(b, st.userID)
+	if st.kind == kindSignUp {
+		b = appendString(b, st.newUser.Username)
+		b = appendString(b, st.newUser.DisplayName)
+	}
 	return data.MarshalMsg(b)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// readString reads what appendString wrote, and returns the rest.
+func readString(b []byte) (string, []byte, error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return "", nil, errSealMalformed
+	}
+	return string(b[w : w+int(n)]), b[w+int(n):], nil
 }
 
 func decodeCeremonyState(b []byte) (*ceremonyState, error) {
@@ -101,13 +124,21 @@ func decodeCeremonyState(b []byte) (*ceremonyState, error) {
 		return nil, errSealMalformed
 	}
 	st := &ceremonyState{kind: b[0], expiresAt: time.UnixMilli(int64(binary.BigEndian.Uint64(b[1:9])))}
-	b = b[9:]
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)-w) {
-		return nil, errSealMalformed
+	var err error
+	if st.userID, b, err = readString(b[9:]); err != nil {
+		return nil, err
 	}
-	st.userID = string(b[w : w+int(n)])
-	rest, err := st.data.UnmarshalMsg(b[w+int(n):])
+	if st.kind == kindSignUp {
+		u := &User{ID: st.userID}
+		if u.Username, b, err = readString(b); err != nil {
+			return nil, err
+		}
+		if u.DisplayName, b, err = readString(b); err != nil {
+			return nil, err
+		}
+		st.newUser = u
+	}
+	rest, err := st.data.UnmarshalMsg(b)
 	if err != nil || len(rest) != 0 {
 		return nil, errSealMalformed
 	}

@@ -72,6 +72,9 @@ type Config struct {
 	// read from X-Forwarded-For (see Service.ClientAddr), which the rate
 	// limits count by.
 	TrustedProxies []netip.Prefix
+	// SignUp is who may make an account: SignUpClosed (the default),
+	// SignUpPasskey, SignUpPassword or SignUpAny.
+	SignUp string
 	// ReauthWindow is how recent a login or re-authentication must be
 	// for a sensitive change (RequireRecentAuth); default
 	// DefaultReauthWindow, negative never asks again.
@@ -159,6 +162,9 @@ func (c *Config) check() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.SignUp == "" {
+		c.SignUp = SignUpClosed
 	}
 	if c.ReauthWindow == 0 {
 		c.ReauthWindow = DefaultReauthWindow

@@ -123,6 +123,10 @@ var statusOfCode = map[string]int{
 	// What the request names.
 	"not_found":         http.StatusNotFound,
 	"reauth_required":   http.StatusUnauthorized,
+	"signup_closed":     http.StatusForbidden,
+	"username_taken":    http.StatusConflict,
+	"invalid_username":  http.StatusBadRequest,
+	"weak_password":     http.StatusBadRequest,
 	"passkey_not_found": http.StatusNotFound,
 	"session_not_found": http.StatusNotFound,
 	"sessions_not_kept": http.StatusNotFound,

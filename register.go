@@ -20,6 +20,21 @@ import (
 // options for navigator.credentials.create: {"publicKey": {...}}. The
 // ceremony's sealed state goes to the client with w; nothing is stored.
 func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user *User) (*protocol.CredentialCreation, error) {
+	return s.beginRegistration(w, r, user, kindRegistration, false)
+}
+
+// BeginConditionalRegistration is BeginRegistration for a conditional
+// create ("automatic passkey upgrade"): the browser makes the passkey
+// without asking, right after a password login, where the password
+// manager that filled the password in can. Its finish, and only its,
+// takes a response without user presence.
+func (s *Service) BeginConditionalRegistration(w http.ResponseWriter, r *http.Request, user *User) (*protocol.CredentialCreation, error) {
+	return s.beginRegistration(w, r, user, kindRegistration, true)
+}
+
+// beginRegistration begins a ceremony of kind (a registration, or a
+// sign-up's first passkey) for user.
+func (s *Service) beginRegistration(w http.ResponseWriter, r *http.Request, user *User, kind byte, conditional bool) (*protocol.CredentialCreation, error) {
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}
@@ -38,7 +53,11 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 		selection.AuthenticatorAttachment = protocol.AuthenticatorAttachment(s.cfg.Attachment)
 	}
 	expires := s.now().Add(s.cfg.CeremonyTTL)
-	creation, sd, err := s.webauthn.BeginRegistration(&webauthnUser{user: user},
+	mediation := protocol.MediationDefault
+	if conditional {
+		mediation = protocol.MediationConditional
+	}
+	creation, sd, err := s.webauthn.BeginMediatedRegistration(&webauthnUser{user: user}, mediation,
 		withChallenge(newChallenge(expires)),
 		webauthn.WithAuthenticatorSelection(selection),
 		// After WithAuthenticatorSelection, which would overwrite it.
@@ -51,7 +70,10 @@ func (s *Service) BeginRegistration(w http.ResponseWriter, r *http.Request, user
 	if err != nil {
 		return nil, fmt.Errorf("begin registration: %w", err)
 	}
-	st := &ceremonyState{kind: kindRegistration, userID: user.ID, expiresAt: expires, data: *sd}
+	st := &ceremonyState{kind: kind, userID: user.ID, expiresAt: expires, data: *sd}
+	if kind == kindSignUp {
+		st.newUser = user
+	}
 	if err := s.handOut(ctx, w, r, st); err != nil {
 		return nil, err
 	}
@@ -70,10 +92,39 @@ func (s *Service) FinishRegistration(w http.ResponseWriter, r *http.Request, use
 }
 
 func (s *Service) finishRegistration(w http.ResponseWriter, r *http.Request, user *User, response []byte) (*Passkey, error) {
+	r = s.withRequestInfo(r)
+	reg, err := s.verifyRegistration(r, response, kindRegistration, func(st *ceremonyState) (*User, error) {
+		if st.userID != user.ID {
+			return nil, errCeremonyUnknown.Wrap(errors.New("the ceremony was begun by another user"))
+		}
+		return user, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPasskeyCount(r.Context(), user); err != nil {
+		return nil, err
+	}
+	if err := s.commitRegistration(w, r, reg); err != nil {
+		return nil, err
+	}
+	return reg.Passkey, nil
+}
+
+// registration is a verified registration response, not yet stored.
+type registration struct {
+	Passkey   *Passkey
+	state     *ceremonyState
+	challenge string
+}
+
+// verifyRegistration reads and verifies a registration response to a
+// pending ceremony of kind, for the user whose returns: the user
+// registering, or a new one signing up.
+func (s *Service) verifyRegistration(r *http.Request, response []byte, kind byte, whose func(*ceremonyState) (*User, error)) (*registration, error) {
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}
-	r = s.withRequestInfo(r)
 	ctx := r.Context()
 	var extra struct {
 		Name json.RawMessage `json:"name"`
@@ -93,14 +144,23 @@ func (s *Service) finishRegistration(w http.ResponseWriter, r *http.Request, use
 		return nil, err
 	}
 	challenge := parsed.Response.CollectedClientData.Challenge
-	st, err := s.pendingCeremony(ctx, r, challenge, kindRegistration, errCeremonyUnknown, errCeremonyExpired)
+	st, err := s.pendingCeremony(ctx, r, challenge, kind, errCeremonyUnknown, errCeremonyExpired)
 	if err != nil {
 		return nil, err
 	}
-	if st.userID != user.ID {
-		return nil, errCeremonyUnknown.Wrap(errors.New("the ceremony was begun by another user"))
+	user, err := whose(st)
+	if err != nil {
+		return nil, err
 	}
-	if problem := s.authenticatorProblem(parsed.Response.AttestationObject.AuthData, st.data.UserVerification); problem != "" {
+	ad := parsed.Response.AttestationObject.AuthData
+	if st.data.Mediation == protocol.MediationConditional {
+		// A conditional create is made without asking (WebAuthn Level 3
+		// §5.1.3): its authenticator data may lack user presence, which
+		// go-webauthn then does not require either — for this ceremony
+		// only, as its sealed state says.
+		ad.Flags |= protocol.FlagUserPresent
+	}
+	if problem := s.authenticatorProblem(ad, st.data.UserVerification); problem != "" {
 		return nil, refusedFor(errRegistrationFail, problem)
 	}
 	cred, err := s.webauthn.CreateCredential(&webauthnUser{user: user}, st.data, parsed)
@@ -108,9 +168,6 @@ func (s *Service) finishRegistration(w http.ResponseWriter, r *http.Request, use
 		return nil, errRegistrationFail.Wrap(err)
 	}
 	if err := checkNewCredential(cred); err != nil {
-		return nil, err
-	}
-	if err := s.checkPasskeyCount(ctx, user); err != nil {
 		return nil, err
 	}
 	platform := s.platforms.Platform(r.UserAgent())
@@ -142,20 +199,28 @@ func (s *Service) finishRegistration(w http.ResponseWriter, r *http.Request, use
 		Enabled:            true,
 		CreatedAt:          s.now().UTC(),
 	}
-	added := s.auditEvent(ctx, user.ID, AuditPasskeyAdded, AuditOK)
+	return &registration{Passkey: p, state: st, challenge: challenge}, nil
+}
+
+// commitRegistration stores a verified registration: the passkey, its
+// challenge as used, and the audit event, in one commit.
+func (s *Service) commitRegistration(w http.ResponseWriter, r *http.Request, reg *registration) error {
+	ctx := r.Context()
+	p := reg.Passkey
+	added := s.auditEvent(ctx, p.UserID, AuditPasskeyAdded, AuditOK)
 	added.Method, added.PasskeyID = "passkey", p.ID
-	commit := &RegistrationCommit{Challenge: *usedChallenge(st), Passkey: p, Audit: []AuditEvent{added}}
-	err = s.timed(ctx, "registration", func(ctx context.Context) error { return s.store.CommitRegistration(ctx, commit) })
+	commit := &RegistrationCommit{Challenge: *usedChallenge(reg.state), Passkey: p, Audit: []AuditEvent{added}}
+	err := s.timed(ctx, "registration", func(ctx context.Context) error { return s.store.CommitRegistration(ctx, commit) })
 	switch {
 	case errors.Is(err, ErrChallengeUsed):
-		return nil, errCeremonyUnknown.Wrap(err)
+		return errCeremonyUnknown.Wrap(err)
 	case errors.Is(err, ErrCredentialExists):
-		return nil, errCredentialExists
+		return errCredentialExists
 	case err != nil:
-		return nil, err
+		return err
 	}
-	s.expireCeremonyCookie(w, ceremonyCookie(challenge))
-	return p, nil
+	s.expireCeremonyCookie(w, ceremonyCookie(reg.challenge))
+	return nil
 }
 
 // Bounds of what a registration stores.

@@ -87,6 +87,9 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	case deps.SessionStore != nil && deps.AppSessions != nil:
 		return nil, errors.New("passkeyd: NewService: Deps.SessionStore and Deps.AppSessions are both set: SessionStore keeps passkeyd's sessions, AppSessions replaces them with the app's; set one")
 	}
+	if err := checkSignUp(cfg.SignUp, deps); err != nil {
+		return nil, err
+	}
 	wa, err := webauthn.New(&webauthn.Config{
 		RPID:                  cfg.RPID,
 		RPDisplayName:         cfg.RPName,

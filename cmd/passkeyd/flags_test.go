@@ -38,6 +38,21 @@ func TestParseServeFlags(t *testing.T) {
 		{name: "origin follows the RP id", args: []string{"--rp-id", "example.com", "--addr", ":8443"}, check: wantOrigins("https://example.com:8443")},
 		{name: "origin repeatable", args: []string{"--rp-id", "example.com", "--origin", "https://example.com", "--origin", "https://login.example.com"},
 			check: wantOrigins("https://example.com", "https://login.example.com")},
+		{name: "sign-up closed by default", args: nil, check: func(t *testing.T, c *serveConfig) {
+			if c.signUp != "closed" {
+				t.Errorf("signup %q", c.signUp)
+			}
+		}},
+		{name: "sign-up open with --demo", args: []string{"--demo"}, check: func(t *testing.T, c *serveConfig) {
+			if c.signUp != "any" {
+				t.Errorf("signup %q", c.signUp)
+			}
+		}},
+		{name: "sign-up set", args: []string{"--demo", "--signup", "passkey"}, check: func(t *testing.T, c *serveConfig) {
+			if c.signUp != "passkey" {
+				t.Errorf("signup %q", c.signUp)
+			}
+		}},
 		{name: "related origins", args: []string{"--rp-id", "example.com", "--related-origin", "https://example.co.jp", "--related-origin", "https://example.de"},
 			check: func(t *testing.T, c *serveConfig) {
 				if !slices.Equal(c.relatedOrigins, stringList{"https://example.co.jp", "https://example.de"}) {
@@ -131,6 +146,8 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"attachment", []string{"--attachment", "usb"}, nil},
 		{"user verification", []string{"--user-verification", "always"}, nil},
 		{"tls", []string{"--tls", "on"}, nil},
+		{"signup", []string{"--signup", "open"}, nil},
+		{"reauth window", []string{"--reauth-window", "1s"}, nil},
 		{"related origin on the rp id", []string{"--rp-id", "example.com", "--related-origin", "https://login.example.com"}, nil},
 		{"related origin not an origin", []string{"--related-origin", "example.co.jp"}, nil},
 		{"tls with one file", []string{"--tls", "cert.pem,"}, nil},

@@ -81,6 +81,7 @@ type serveConfig struct {
 	ceremonyKeyFile  string
 	sessionIdle      time.Duration
 	reauthWindow     time.Duration
+	signUp           string
 	sessionLifetime  time.Duration
 	logFormat        string
 	cpuProfile       string
@@ -106,6 +107,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
 	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
 	fs.StringVar(&c.userVerification, "user-verification", "preferred", "required, preferred or discouraged")
+	fs.StringVar(&c.signUp, "signup", "", "who may make an account: closed, passkey, password or any (default closed; any with --demo)")
 	fs.BoolVar(&c.demo, "demo", false, "create the demo account "+demoUsername+" when it is missing")
 	fs.DurationVar(&c.ceremonyTTL, "ceremony-ttl", 5*time.Minute, "how long a begun passkey ceremony may be finished")
 	fs.StringVar(&c.ceremonyKeyFile, "ceremony-key-file", "", "file of base64 32-byte keys that seal pending ceremonies, one a line, the first sealing (default: keys kept in the database; see passkeyd keys rotate)")
@@ -145,6 +147,16 @@ func (c *serveConfig) check() error {
 		case !isLoopback(host):
 			return usagef("--demo serves an account whose password is published: it listens on loopback only; use --addr localhost:%s (or 127.0.0.1:%s), not %q", port, port, c.addr)
 		}
+	}
+	switch c.signUp {
+	case "":
+		c.signUp = passkeyd.SignUpClosed
+		if c.demo {
+			c.signUp = passkeyd.SignUpAny
+		}
+	case passkeyd.SignUpClosed, passkeyd.SignUpPasskey, passkeyd.SignUpPassword, passkeyd.SignUpAny:
+	default:
+		return usagef("--signup %q: want closed, passkey, password or any", c.signUp)
 	}
 	if c.sessions != "db" && !strings.HasPrefix(c.sessions, "redis://") && !strings.HasPrefix(c.sessions, "rediss://") {
 		return usagef("--sessions %q: want db, redis://HOST:PORT/N or rediss:// (TLS)", c.sessions)
@@ -328,6 +340,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		CeremonyKeys:       keys,
 		SessionIdleTimeout: c.sessionIdle,
 		ReauthWindow:       c.reauthWindow,
+		SignUp:             c.signUp,
 		SessionLifetime:    c.sessionLifetime,
 		TrustedProxies:     c.proxies,
 		AddressRate:        addressRate(c.clientRate),
