@@ -358,6 +358,20 @@ const PasskeyAPI = {};
     }
   };
 
+  // SignUp makes an account with a passkey: the new user's first passkey
+  // is created and the user logged in. It resolves to {user, passkey} or
+  // rejects with a PasskeyError (username_taken, signup_closed, …).
+  PasskeyAPI.SignUp = (username, displayName) => {
+    if (!supported()) {
+      return Promise.reject(new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+    }
+    PasskeyAPI.CancelConditionalUI();
+    return postJSON('/signup/begin', { username: username, display_name: displayName || '' })
+      .then((data) => navigator.credentials.create({ publicKey: creationOptions(data.publicKey) }))
+      .then((credential) => postJSON('/signup/finish', credentialJSON(credential)))
+      .catch((err) => { throw describe(err, true); });
+  };
+
   // OnReauthRequired sets what happens when a sensitive change needs a
   // recent login: handler(error) returns a promise that resolves once the
   // person has confirmed (PasskeyAPI.Reauthenticate), and the change is

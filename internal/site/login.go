@@ -28,7 +28,9 @@ func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, username, message string) {
+	p := s.deps.Passkeys
 	s.render(w, r, status, "login", page{Title: "Log in", Next: next, Username: username, Error: message,
+		SignUpPasskey: p.SignUpAllows(passkeyd.SignUpPasskey), SignUpPassword: p.SignUpAllows(passkeyd.SignUpPassword),
 		Scripts: []string{"passkey.js", "login.js"}})
 }
 

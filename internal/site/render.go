@@ -29,7 +29,7 @@ type views struct {
 }
 
 // pageNames are the templates that render a whole page inside the layout.
-var pageNames = []string{"home", "login", "passkeys", "error", "activity"}
+var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup"}
 
 func newViews() (*views, error) {
 	own, err := fs.Sub(staticFiles, "static")
@@ -108,6 +108,11 @@ type page struct {
 	// ReauthRetry is the form action to post again once the person has
 	// confirmed who they are (the step-up dialog opens on load).
 	ReauthRetry string
+	// SignUpPasskey and SignUpPassword say which sign-ups the site takes
+	// (the sign-up page; the login page links to it when either).
+	SignUpPasskey, SignUpPassword bool
+	// DisplayName is the sign-up form's.
+	DisplayName string
 	// StepUp puts the step-up dialog on the page (with reauth.js).
 	StepUp bool
 	// Login page.

@@ -123,6 +123,8 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("GET /login", s.loginForm)
 	pages.HandleFunc("POST /login", s.loginSubmit)
 	pages.HandleFunc("POST /logout", s.logout)
+	pages.HandleFunc("GET /signup", s.signUpPage)
+	pages.HandleFunc("POST /signup", s.signUpSubmit)
 	pages.HandleFunc("GET /passkeys", s.passkeysPage)
 	pages.HandleFunc("GET /activity", s.activityPage)
 	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields, true))
