@@ -73,6 +73,7 @@ func TestAuditLog(t *testing.T) {
 		"login ok passkey",
 		"login refused passkey login_failed",
 		"passkey_disabled ok",
+		"sessions_ended ok  passkey_removed", // the session the passkey logged in
 		"passkey_deleted ok",
 	)
 	if got := h.events(t, u.ID); !slices.Equal(got, want) {

@@ -127,6 +127,7 @@ var statusOfCode = map[string]int{
 	"username_taken":    http.StatusConflict,
 	"invalid_username":  http.StatusBadRequest,
 	"weak_password":     http.StatusBadRequest,
+	"wrong_password":    http.StatusForbidden,
 	"passkey_not_found": http.StatusNotFound,
 	"session_not_found": http.StatusNotFound,
 	"sessions_not_kept": http.StatusNotFound,

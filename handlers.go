@@ -66,6 +66,7 @@ func (s *Service) Routes(mux Router) {
 	mux.Handle("POST /api/reauth/begin", s.api(userRequired, s.handleReauthBegin))
 	mux.Handle("POST /api/reauth/finish", s.apiWith(userRequired, LoginFailureStatus, s.handleReauthFinish))
 	mux.Handle("POST /api/reauth/password", s.api(userRequired, s.handleReauthPassword))
+	mux.Handle("POST /api/password", s.api(userRequired, s.handleChangePassword))
 	mux.Handle("GET /api/sessions", s.api(userRequired, s.handleSessions))
 	mux.Handle("DELETE /api/sessions/{id}", s.api(userRequired, s.handleEndSession))
 	mux.Handle("POST /api/sessions/logout-others", s.api(userRequired, s.handleEndOtherSessions))
@@ -436,6 +437,11 @@ func (s *Service) UpdatePasskey(ctx context.Context, userID, id string, u Passke
 	if len(events) > 0 {
 		s.audit(ctx, events...)
 	}
+	if u.Enabled != nil && !*u.Enabled && before.Enabled {
+		if err := s.endPasskeySessions(ctx, userID, id); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -456,7 +462,7 @@ func (s *Service) DeletePasskey(ctx context.Context, userID, id string) error {
 		return notFoundAs(err)
 	}
 	s.audit(ctx, s.passkeyEvent(ctx, userID, id, AuditPasskeyDeleted))
-	return nil
+	return s.endPasskeySessions(ctx, userID, id)
 }
 
 func (s *Service) handleUpdate(_ http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
