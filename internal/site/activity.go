@@ -31,6 +31,7 @@ var eventWords = map[string]string{
 	passkeyd.AuditSessionsEnded:   "Sessions ended",
 	passkeyd.AuditCloneWarning:    "A passkey's counter went backwards: it may have been copied",
 	passkeyd.AuditBackupEligible:  "A passkey started syncing",
+	passkeyd.AuditSignedUp:        "Account created",
 }
 
 // activityPage shows the user's newest audit events.

@@ -18,17 +18,20 @@ const flashCookie = "passkeyd_flash"
 
 // flashMessages are the outcomes a flash can name; %s is the passkey name.
 var flashMessages = map[string][2]string{
-	"enabled":  {"Passkey “", "” enabled."},
-	"disabled": {"Passkey “", "” disabled."},
-	"renamed":  {"Passkey renamed to “", "”."},
-	"deleted":  {"Passkey “", "” deleted."},
+	"enabled":          {"Passkey “", "” enabled."},
+	"disabled":         {"Passkey “", "” disabled."},
+	"renamed":          {"Passkey renamed to “", "”."},
+	"deleted":          {"Passkey “", "” deleted."},
+	"session_ended":    {"Session ended.", ""},
+	"sessions_ended":   {"Every other session ended.", ""},
+	"password_changed": {"Password changed. Your other sessions were ended.", ""},
 }
 
 // setFlash keeps an outcome for the next page.
 func (s *Site) setFlash(w http.ResponseWriter, outcome, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: flashCookie, Value: outcome + "." + base64.RawURLEncoding.EncodeToString([]byte(name)),
-		Path: "/passkeys", MaxAge: 60, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode,
+		Path: "/", MaxAge: 60, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
 
@@ -40,7 +43,7 @@ func (s *Site) popFlash(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: flashCookie, Value: "", Path: "/passkeys", MaxAge: -1,
+		Name: flashCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode,
 	})
 	outcome, encoded, _ := strings.Cut(c.Value, ".")

@@ -71,6 +71,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		Page:        pageNum,
 		Pages:       pages,
 		ReauthRetry: reauthRetry,
+		ReauthAsk:   reauthRetry != "",
 		StepUp:      true,
 		Scripts:     []string{"passkey.js", "reauth.js", "passkeys.js"},
 	})

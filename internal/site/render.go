@@ -29,7 +29,7 @@ type views struct {
 }
 
 // pageNames are the templates that render a whole page inside the layout.
-var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup"}
+var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup", "sessions"}
 
 func newViews() (*views, error) {
 	own, err := fs.Sub(staticFiles, "static")
@@ -105,8 +105,11 @@ type page struct {
 	Scripts []string
 	// Flash is a one-time message from the previous request.
 	Flash string
-	// ReauthRetry is the form action to post again once the person has
-	// confirmed who they are (the step-up dialog opens on load).
+	// ReauthAsk opens the step-up dialog on load: a form was refused for
+	// want of a recent login. ReauthRetry is the form action to post
+	// again once the person has confirmed ("" when the form had fields
+	// the person sends again themselves).
+	ReauthAsk   bool
 	ReauthRetry string
 	// SignUpPasskey and SignUpPassword say which sign-ups the site takes
 	// (the sign-up page; the login page links to it when either).
@@ -122,6 +125,8 @@ type page struct {
 	Passkeys []passkeyd.PasskeyInfo
 	Page     int
 	Pages    int
+	// Sessions page.
+	Sessions []passkeyd.SessionInfo
 	// Activity page.
 	Activity []activityView
 }

@@ -51,10 +51,13 @@
     PasskeyAPI.OnReauthRequired(ask);
 
     // A form post the server refused for want of a recent login: confirm,
-    // then post it again.
+    // then post it again (a form with fields the person sends again).
     const retry = document.querySelector('#reauth-retry');
     if (retry) {
       ask().then(() => {
+        if (!retry.dataset.action) {
+          return;
+        }
         const form = document.createElement('form');
         form.method = 'post';
         form.action = retry.dataset.action;
