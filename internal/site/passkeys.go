@@ -38,6 +38,10 @@ func (s *Site) requireLogin(w http.ResponseWriter, r *http.Request) (*passkeyd.U
 	return nil, nil
 }
 
+// syncEventsLimit is how far back the passkey page looks for passkeys
+// that started syncing.
+const syncEventsLimit = 200
+
 // passkeysPage lists the user's passkeys, newest first, a page at a time.
 func (s *Site) passkeysPage(w http.ResponseWriter, r *http.Request) {
 	u, lv := s.requireLogin(w, r)
@@ -58,9 +62,22 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		s.fail(w, r, err)
 		return
 	}
-	infos := make([]passkeyd.PasskeyInfo, len(list.Passkeys))
+	infos := make([]passkeyView, len(list.Passkeys))
 	for i, p := range list.Passkeys {
-		infos[i] = p.Info()
+		infos[i] = passkeyView{PasskeyInfo: p.Info(), Attachment: p.Attachment}
+	}
+	// A passkey that started syncing after it was made is in the audit
+	// log; its owner should know where it now lives.
+	events, err := s.deps.Passkeys.AuditEvents(r.Context(), u.ID, syncEventsLimit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	synced := map[string]bool{}
+	for _, e := range events {
+		if e.Event == passkeyd.AuditBackupEligible {
+			synced[e.PasskeyID] = true
+		}
 	}
 	s.render(w, r, status, "passkeys", page{
 		Title:       "Passkeys",
@@ -70,6 +87,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		Passkeys:    infos,
 		Page:        pageNum,
 		Pages:       pages,
+		SyncStarted: synced,
 		ReauthRetry: reauthRetry,
 		ReauthAsk:   reauthRetry != "",
 		StepUp:      true,

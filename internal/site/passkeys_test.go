@@ -342,3 +342,73 @@ func TestPasskeysPageStepUp(t *testing.T) {
 		t.Fatalf("toggle after confirming: %d", r.StatusCode)
 	}
 }
+
+// Each row says whether the passkey is synced or lives on one device,
+// where it is (built in, or a key or phone), and marks the one this
+// session logged in with.
+func TestPasskeysPageTellsTheTruth(t *testing.T) {
+	ts := newTestServer(t, testOpts{})
+	ts.addUser(t, "fay", "correct horse battery")
+	c := ts.client(t)
+	ts.login(t, c, "fay", "correct horse battery")
+	synced := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{})
+	key := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{Attachment: "cross-platform", DeviceBound: true})
+	ps := ts.registerPasskey(t, c, synced, "Phone")
+	pk := ts.registerPasskey(t, c, key, "YubiKey")
+	if !ps.BackedUp || pk.BackedUp {
+		t.Fatalf("API: %+v %+v", ps, pk)
+	}
+	// Log in with the key on another client: that page marks the key.
+	other := ts.client(t)
+	ts.postForm(t, other, "/login", "passkey="+url.QueryEscape(ts.passkeyForm(t, other, key)))
+	page := ts.get(t, other, "/passkeys").body
+	for _, tc := range []struct {
+		id, want, not string
+	}{
+		{ps.ID, "passkey-synced", "this-device"},
+		{pk.ID, "this-device", "passkey-synced"},
+	} {
+		row := rowHTML(t, page, tc.id)
+		if !strings.Contains(row, tc.want) || strings.Contains(row, tc.not) {
+			t.Errorf("row of %s: want %s, not %s:\n%s", tc.id, tc.want, tc.not, row)
+		}
+	}
+	if !strings.Contains(rowHTML(t, page, pk.ID), "passkey-device-bound") || !strings.Contains(rowHTML(t, page, pk.ID), "security key or phone") {
+		t.Error("the key's row does not say it lives on one device, a key or phone")
+	}
+}
+
+// rowHTML is the HTML of the passkey's row.
+func rowHTML(t *testing.T, page, id string) string {
+	t.Helper()
+	start := strings.Index(page, `data-passkey-id="`+id+`" data-enabled`)
+	if start < 0 {
+		t.Fatalf("no row for %s", id)
+	}
+	end := strings.Index(page[start:], "</tr>")
+	return page[start : start+end]
+}
+
+// A device-bound passkey that starts syncing is shown to its owner with
+// what it means and what to do.
+func TestPasskeysPageSyncNotice(t *testing.T) {
+	ts := newTestServer(t, testOpts{})
+	ts.addUser(t, "gil", "correct horse battery")
+	c := ts.client(t)
+	ts.login(t, c, "gil", "correct horse battery")
+	a := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{DeviceBound: true})
+	p := ts.registerPasskey(t, c, a, "Laptop")
+	if notes := find(ts.get(t, c, "/passkeys").body, "div", "class", "alert alert-info sync-notice"); len(notes) != 0 {
+		t.Fatal("a sync notice before the passkey synced")
+	}
+	a.SetFlags(a.Credentials()[0].ID, true, true)
+	b := ts.client(t)
+	if r := ts.postForm(t, b, "/login", url.Values{"passkey": {ts.passkeyForm(t, b, a)}}.Encode()); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login after the passkey started syncing: %d", r.StatusCode)
+	}
+	page := ts.get(t, c, "/passkeys").body
+	notes := find(page, "div", "data-passkey-id", p.ID)
+	if len(notes) != 1 || !strings.Contains(text(page, notes[0]), "is now synced") {
+		t.Fatalf("no sync notice for the passkey:\n%s", page)
+	}
+}

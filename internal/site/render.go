@@ -122,19 +122,34 @@ type page struct {
 	Next     string
 	Username string
 	// Passkey page.
-	Passkeys []passkeyd.PasskeyInfo
+	Passkeys []passkeyView
 	Page     int
 	Pages    int
 	// Sessions page.
 	Sessions []passkeyd.SessionInfo
+	// SyncStarted are the ids of the passkeys that became synced
+	// (backup eligible) after they were made: the owner is told.
+	SyncStarted map[string]bool
 	// Activity page.
 	Activity []activityView
 }
 
+// passkeyView is a passkey as its page shows it: the JSON API's view,
+// and where it lives.
+type passkeyView struct {
+	passkeyd.PasskeyInfo
+	// Attachment is "platform" (built into a device), "cross-platform"
+	// (a security key or a phone), or "" when unknown.
+	Attachment string
+}
+
 // loginView is who is logged in and how, for #login-state.
 type loginView struct {
-	Username      string
-	DisplayName   string
+	Username    string
+	DisplayName string
+	// PasskeyID is the passkey this session logged in with: "this
+	// device" on the passkey page.
+	PasskeyID     string
 	Auth          passkeyd.Auth
 	PasskeyName   string
 	Platform      string
@@ -177,6 +192,7 @@ func newLoginView(u *passkeyd.User, sess *passkeyd.Session) *loginView {
 	if sess.Auth.Name != nil {
 		v.PasskeyName = *sess.Auth.Name
 	}
+	v.PasskeyID = sess.PasskeyID
 	if sess.Auth.Platform != nil {
 		v.Platform = *sess.Auth.Platform
 	}
