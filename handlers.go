@@ -206,6 +206,18 @@ func (s *Service) handleRegisterBegin(w http.ResponseWriter, r *http.Request, us
 	if err := s.RequireRecentAuth(r); err != nil {
 		return 0, nil, err
 	}
+	// The body is ignored but for {"conditional": true}: a conditional
+	// create. SPEC lets a client send anything else (empty, {}).
+	var req struct {
+		Conditional bool `json:"conditional"`
+	}
+	if body, err := readBody(r); err == nil && len(body) > 0 {
+		_ = json.Unmarshal(body, &req)
+	}
+	if req.Conditional {
+		creation, err := s.BeginConditionalRegistration(w, r, user)
+		return http.StatusOK, creation, err
+	}
 	creation, err := s.BeginRegistration(w, r, user)
 	return http.StatusOK, creation, err
 }
