@@ -350,10 +350,13 @@ func newWorld(t testing.TB, o harnessOptions) *world {
 	return &world{h: newHarness(t, o), clock: c}
 }
 
-// userClient makes a user and a client logged in as them.
+// userClient makes a user with the password "pw" (so that disabling
+// their last passkey leaves them a way in) and a client logged in as
+// them.
 func (w *world) userClient(t testing.TB, name string) (*passkeyd.User, *client) {
 	t.Helper()
 	u := w.h.user(t, name)
+	w.h.setPassword(t, u, "pw")
 	c := w.h.client()
 	c.logInAs(t, u)
 	return u, c

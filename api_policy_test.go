@@ -46,6 +46,7 @@ func TestFinishRevealsNothingBeforeTheSignature(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	owner := h.client()
 	alice := h.user(t, "alice")
+	h.setPassword(t, alice, "pw") // a way in besides the passkey it disables
 	owner.logInAs(t, alice)
 	a := passkeytest.New(h.origin, passkeytest.Options{})
 	p := owner.register(t, a, "")

@@ -128,6 +128,8 @@ var statusOfCode = map[string]int{
 	"invalid_username":  http.StatusBadRequest,
 	"weak_password":     http.StatusBadRequest,
 	"wrong_password":    http.StatusForbidden,
+	"last_login_method": http.StatusConflict,
+	"invalid_link":      http.StatusBadRequest,
 	"passkey_not_found": http.StatusNotFound,
 	"session_not_found": http.StatusNotFound,
 	"sessions_not_kept": http.StatusNotFound,

@@ -32,6 +32,8 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 	f.Helper()
 	h := newHarness(f, harnessOptions{})
 	fw := &fuzzWorld{h: h, alice: h.user(f, "alice"), owner: h.client()}
+	// A password, so that disabling her one passkey leaves a way in.
+	h.setPassword(f, fw.alice, "pw")
 	fw.owner.logInAs(f, fw.alice)
 	fw.owner.ua = uaIPhone
 	fw.a = passkeytest.New(h.origin, passkeytest.Options{})

@@ -67,6 +67,9 @@ func (s *Service) Routes(mux Router) {
 	mux.Handle("POST /api/reauth/finish", s.apiWith(userRequired, LoginFailureStatus, s.handleReauthFinish))
 	mux.Handle("POST /api/reauth/password", s.api(userRequired, s.handleReauthPassword))
 	mux.Handle("POST /api/password", s.api(userRequired, s.handleChangePassword))
+	mux.Handle("POST /api/recovery-codes", s.api(userRequired, s.handleRecoveryCodes))
+	mux.Handle("POST /api/login/recovery", s.api(userUnused, s.handleRecoveryLogin))
+	mux.Handle("POST /api/login/link", s.api(userUnused, s.handleLinkLogin))
 	mux.Handle("GET /api/sessions", s.api(userRequired, s.handleSessions))
 	mux.Handle("DELETE /api/sessions/{id}", s.api(userRequired, s.handleEndSession))
 	mux.Handle("POST /api/sessions/logout-others", s.api(userRequired, s.handleEndOtherSessions))
@@ -431,9 +434,14 @@ func (s *Service) UpdatePasskey(ctx context.Context, userID, id string, u Passke
 	if u.Name != nil && *u.Name == "" {
 		u.Name = &before.Platform
 	}
+	if u.Enabled != nil && !*u.Enabled {
+		if u.KeepWayIn, err = s.keepWayIn(ctx, userID); err != nil {
+			return nil, err
+		}
+	}
 	p, err := s.store.UpdatePasskey(ctx, userID, id, u)
 	if err != nil {
-		return nil, notFoundAs(err)
+		return nil, lastMethodAs(notFoundAs(err))
 	}
 	var events []AuditEvent
 	if u.Name != nil && *u.Name != before.Name {
@@ -466,12 +474,16 @@ func (s *Service) passkeyEvent(ctx context.Context, userID, id, name string) Aud
 
 // DeletePasskey deletes one of the user's passkeys, which must be disabled.
 func (s *Service) DeletePasskey(ctx context.Context, userID, id string) error {
-	err := s.store.DeletePasskey(ctx, userID, id)
+	keep, err := s.keepWayIn(ctx, userID)
+	if err != nil {
+		return err
+	}
+	err = s.store.DeletePasskey(ctx, userID, id, keep)
 	if errors.Is(err, ErrPasskeyEnabled) {
 		return errDeleteEnabled
 	}
 	if err != nil {
-		return notFoundAs(err)
+		return lastMethodAs(notFoundAs(err))
 	}
 	s.audit(ctx, s.passkeyEvent(ctx, userID, id, AuditPasskeyDeleted))
 	return s.endPasskeySessions(ctx, userID, id)

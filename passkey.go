@@ -14,6 +14,10 @@ var (
 	// ErrPasskeyEnabled means a passkey must be disabled before it can be
 	// deleted.
 	ErrPasskeyEnabled = errors.New("passkey is enabled")
+	// ErrLastLoginMethod means a change would leave a user who has no
+	// password with no way to log in: no enabled passkey (no passkey at
+	// all, for a delete) and no recovery code left.
+	ErrLastLoginMethod = errors.New("the user's last way to log in")
 )
 
 // Passkey is a registered WebAuthn credential and what the site knows
@@ -68,6 +72,11 @@ type PasskeyPage struct {
 type PasskeyUpdate struct {
 	Name    *string
 	Enabled *bool
+	// KeepWayIn refuses, with ErrLastLoginMethod, to disable the user's
+	// last enabled passkey when they have no recovery code left — checked
+	// in the same transaction as the change, so that two disables at once
+	// cannot both pass. The Service sets it for a user without a password.
+	KeepWayIn bool
 }
 
 // PasskeyStore keeps passkeys. Every method that takes a user id acts only
@@ -88,6 +97,8 @@ type PasskeyStore interface {
 	// UpdatePasskey applies u and returns the passkey as it is now.
 	UpdatePasskey(ctx context.Context, userID, id string, u PasskeyUpdate) (*Passkey, error)
 	// DeletePasskey deletes a disabled passkey; an enabled one is
-	// ErrPasskeyEnabled and stays.
-	DeletePasskey(ctx context.Context, userID, id string) error
+	// ErrPasskeyEnabled and stays. With keepWayIn it refuses, with
+	// ErrLastLoginMethod, to delete the user's last passkey when they have
+	// no recovery code left.
+	DeletePasskey(ctx context.Context, userID, id string, keepWayIn bool) error
 }

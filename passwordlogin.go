@@ -68,6 +68,40 @@ var (
 	errMissingCredential = NewError("missing_credentials", "Enter your username and password, or log in with a passkey.")
 )
 
+// takePasswordAttempts counts an attempt at username's password (or
+// recovery code) from r's client in each of passwordLimits, and refuses
+// one over any of them.
+func (s *Service) takePasswordAttempts(ctx context.Context, r *http.Request, username string) error {
+	account, addr := throttleKey(username), addrKey(s.ClientAddr(r))
+	keys := map[string][]byte{
+		"account+address": s.accountAddressKey(r, username),
+		"account":         attemptKey("password", account),
+		"address":         attemptKey("password-from", addr),
+	}
+	for _, l := range passwordLimits {
+		n, resets, err := s.store.TakeAttempt(ctx, keys[l.kind], l.window, s.now())
+		if err != nil {
+			return err
+		}
+		if n > l.max {
+			if n == l.max+1 {
+				// The first refusal of a window goes in the owner's log:
+				// a lock-out they should know of. Its repeats would only
+				// let a guesser fill the log.
+				s.auditPassword(ctx, username, AuditLockout, errTooManyAttempts.Code)
+			}
+			return tooManyAttempts(resets.Sub(s.now()))
+		}
+	}
+	return nil
+}
+
+// accountAddressKey is the attempt key of username's password from r's
+// client address.
+func (s *Service) accountAddressKey(r *http.Request, username string) []byte {
+	return attemptKey("password", throttleKey(username), addrKey(s.ClientAddr(r)))
+}
+
 // maxHashWait bounds how long a password login waits for a hashing slot.
 const maxHashWait = 3 * time.Second
 
@@ -116,26 +150,8 @@ func (s *Service) passwordLogIn(w http.ResponseWriter, r *http.Request, username
 	}
 	r = s.withRequestInfo(r)
 	ctx := r.Context()
-	account, addr := throttleKey(username), addrKey(s.ClientAddr(r))
-	keys := map[string][]byte{
-		"account+address": attemptKey("password", account, addr),
-		"account":         attemptKey("password", account),
-		"address":         attemptKey("password-from", addr),
-	}
-	for _, l := range passwordLimits {
-		n, resets, err := s.store.TakeAttempt(ctx, keys[l.kind], l.window, s.now())
-		if err != nil {
-			return nil, err
-		}
-		if n > l.max {
-			if n == l.max+1 {
-				// The first refusal of a window goes in the owner's log:
-				// a lock-out they should know of. Its repeats would only
-				// let a guesser fill the log.
-				s.auditPassword(ctx, username, AuditLockout, errTooManyAttempts.Code)
-			}
-			return nil, tooManyAttempts(resets.Sub(s.now()))
-		}
+	if err := s.takePasswordAttempts(ctx, r, username); err != nil {
+		return nil, err
 	}
 	u, err := s.users.UserByUsername(ctx, username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -158,7 +174,7 @@ func (s *Service) passwordLogIn(w http.ResponseWriter, r *http.Request, username
 	}
 	// The right password from this address forgets its failures here;
 	// the account's count stays, so that a guesser elsewhere gains nothing.
-	if err := s.store.ClearAttempts(ctx, keys["account+address"]); err != nil {
+	if err := s.store.ClearAttempts(ctx, s.accountAddressKey(r, username)); err != nil {
 		s.log.WarnContext(ctx, "clear password attempts", "err", err)
 	}
 	return s.logInBy(w, r, u, "password")

@@ -195,7 +195,7 @@ const retiredKeyKept = 2 * time.Hour
 
 // Run removes what has expired — used challenges, sessions, retired
 // ceremony keys, ended windows of attempts, audit events past the
-// retention — once a minute until ctx ends. Everything expired is
+// retention, login links — once a minute until ctx ends. Everything expired is
 // refused anyway; this keeps the store small. Run it in a goroutine of
 // each instance (more than one doing it is harmless).
 func (s *Service) Run(ctx context.Context) {
@@ -224,5 +224,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 	_, err3 := s.store.DeleteCeremonyKeys(ctx, now.Add(-retiredKeyKept))
 	_, err4 := s.store.DeleteExpiredAttempts(ctx, now)
 	_, err5 := s.store.DeleteAuditEvents(ctx, now.Add(-s.cfg.AuditRetention))
-	return errors.Join(err1, err2, err3, err4, err5)
+	_, err6 := s.store.DeleteExpiredLoginLinks(ctx, now)
+	return errors.Join(err1, err2, err3, err4, err5, err6)
 }

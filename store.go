@@ -34,6 +34,7 @@ type Store interface {
 	CeremonyKeyStore
 	AttemptStore
 	AuditStore
+	RecoveryStore
 
 	// CommitLogin writes what a login changes, in one transaction: all
 	// of it or, when it returns an error, none of it.

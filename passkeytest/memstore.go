@@ -31,6 +31,16 @@ type MemoryStore struct {
 	attempts map[string]attemptWindow
 	// audit is the audit log, oldest first.
 	audit []passkeyd.AuditEvent
+	// recoveryCodes maps a user id to their codes' hashes (as strings)
+	// and whether each is used.
+	recoveryCodes map[string]map[string]bool
+	// links maps a login link's hash (as a string) to its user and expiry.
+	links map[string]loginLink
+}
+
+type loginLink struct {
+	userID  string
+	expires time.Time
 }
 
 // attemptWindow is one key's attempts.
@@ -53,6 +63,9 @@ func NewMemoryStore() *MemoryStore {
 		challenges: map[string]time.Time{},
 		keys:       map[uint32]passkeyd.CeremonyKey{},
 		attempts:   map[string]attemptWindow{},
+
+		recoveryCodes: map[string]map[string]bool{},
+		links:         map[string]loginLink{},
 	}
 }
 
@@ -291,6 +304,9 @@ func (m *MemoryStore) UpdatePasskey(_ context.Context, userID, id string, u pass
 	if !ok || p.UserID != userID {
 		return nil, passkeyd.ErrNotFound
 	}
+	if u.KeepWayIn && u.Enabled != nil && !*u.Enabled && p.Enabled && !m.wayInLeft(userID, id, false) {
+		return nil, passkeyd.ErrLastLoginMethod
+	}
 	if u.Name != nil {
 		p.Name = *u.Name
 	}
@@ -301,7 +317,7 @@ func (m *MemoryStore) UpdatePasskey(_ context.Context, userID, id string, u pass
 }
 
 // DeletePasskey implements passkeyd.PasskeyStore.
-func (m *MemoryStore) DeletePasskey(_ context.Context, userID, id string) error {
+func (m *MemoryStore) DeletePasskey(_ context.Context, userID, id string, keepWayIn bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.passkeys[id]
@@ -310,6 +326,9 @@ func (m *MemoryStore) DeletePasskey(_ context.Context, userID, id string) error 
 	}
 	if p.Enabled {
 		return passkeyd.ErrPasskeyEnabled
+	}
+	if keepWayIn && !m.wayInLeft(userID, id, true) {
+		return passkeyd.ErrLastLoginMethod
 	}
 	delete(m.passkeys, id)
 	return nil
@@ -646,5 +665,99 @@ func (m *MemoryStore) DeleteUser(_ context.Context, id string) error {
 			delete(m.sessions, k)
 		}
 	}
+	delete(m.recoveryCodes, id)
+	for k, l := range m.links {
+		if l.userID == id {
+			delete(m.links, k)
+		}
+	}
 	return nil
+}
+
+// wayInLeft says whether the user keeps a way to log in without passkey
+// id: another enabled passkey (anyPasskey: another passkey at all) or an
+// unused recovery code; m.mu is held.
+func (m *MemoryStore) wayInLeft(userID, id string, anyPasskey bool) bool {
+	for _, p := range m.passkeys {
+		if p.UserID == userID && p.ID != id && (p.Enabled || anyPasskey) {
+			return true
+		}
+	}
+	for _, used := range m.recoveryCodes[userID] {
+		if !used {
+			return true
+		}
+	}
+	return false
+}
+
+// ReplaceRecoveryCodes implements passkeyd.RecoveryStore.
+func (m *MemoryStore) ReplaceRecoveryCodes(_ context.Context, userID string, hashes [][]byte, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	codes := map[string]bool{}
+	for _, h := range hashes {
+		codes[string(h)] = false
+	}
+	m.recoveryCodes[userID] = codes
+	return nil
+}
+
+// UseRecoveryCode implements passkeyd.RecoveryStore.
+func (m *MemoryStore) UseRecoveryCode(_ context.Context, userID string, hash []byte, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	used, ok := m.recoveryCodes[userID][string(hash)]
+	if !ok || used {
+		return passkeyd.ErrNotFound
+	}
+	m.recoveryCodes[userID][string(hash)] = true
+	return nil
+}
+
+// RecoveryCodesLeft implements passkeyd.RecoveryStore.
+func (m *MemoryStore) RecoveryCodesLeft(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, used := range m.recoveryCodes[userID] {
+		if !used {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CreateLoginLink implements passkeyd.RecoveryStore.
+func (m *MemoryStore) CreateLoginLink(_ context.Context, hash []byte, userID string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.links[string(hash)] = loginLink{userID: userID, expires: expires}
+	return nil
+}
+
+// UseLoginLink implements passkeyd.RecoveryStore.
+func (m *MemoryStore) UseLoginLink(_ context.Context, hash []byte, now time.Time) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.links[string(hash)]
+	if !ok || !l.expires.After(now) {
+		return "", passkeyd.ErrNotFound
+	}
+	delete(m.links, string(hash))
+	return l.userID, nil
+}
+
+// DeleteExpiredLoginLinks implements passkeyd.RecoveryStore.
+func (m *MemoryStore) DeleteExpiredLoginLinks(_ context.Context, t time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, l := range m.links {
+		if l.expires.Before(t) {
+			delete(m.links, k)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -157,6 +157,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	d := &DB{db: db}
 	d.q = sqlstore.New(conn{d})
+	d.q.LockUserSQL = lockUserSQL
 	return d, nil
 }
 
@@ -278,6 +279,11 @@ func (d *DB) Commits() uint64 { return d.commits.Load() }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }
+
+// lockUserSQL takes a transaction-scoped advisory lock on a user id, so
+// that the changes that must leave the user a way to log in run one at a
+// time per user on every instance.
+const lockUserSQL = `SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked`
 
 // conn runs the shared queries; pgx caches each statement's preparation
 // per connection by itself.

@@ -125,8 +125,8 @@ func TestBaselineIsTheMigrations(t *testing.T) {
 		t.Fatalf("the upgraded schema differs from baseline.sql's\nupgraded:\n%s\nbaseline:\n%s", got, want)
 	}
 	for _, db := range []*sqlite.DB{fresh, old} {
-		if v := column[string](t, db.SQL(), `SELECT group_concat(version, ' ') FROM passkeyd_schema_migrations`); v[0] != "1 2 3 4 5 6 7" {
-			t.Fatalf("versions recorded: %s, want 1 2 3 4 5 6 7", v[0])
+		if v := column[string](t, db.SQL(), `SELECT group_concat(version, ' ') FROM passkeyd_schema_migrations`); v[0] != "1 2 3 4 5 6 7 8" {
+			t.Fatalf("versions recorded: %s, want 1 2 3 4 5 6 7 8", v[0])
 		}
 	}
 
@@ -190,7 +190,7 @@ func TestBesideTheAppsTables(t *testing.T) {
 			theirs = append(theirs, name)
 		}
 	}
-	if strings.Join(theirs, " ") != "schema_migrations sessions users" || len(ours) != 9 {
+	if strings.Join(theirs, " ") != "schema_migrations sessions users" || len(ours) != 11 {
 		t.Fatalf("tables: passkeyd's %v, the app's %v", ours, theirs)
 	}
 	after := schema(t, app)

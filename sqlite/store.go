@@ -89,8 +89,8 @@ func (d *DB) DeleteExpiredAttempts(ctx context.Context, t time.Time) (int64, err
 
 // DeletePasskey deletes one of the user's passkeys, which must be disabled
 // (passkeyd.ErrPasskeyEnabled).
-func (d *DB) DeletePasskey(ctx context.Context, userID, id string) error {
-	return d.q.DeletePasskey(ctx, userID, id)
+func (d *DB) DeletePasskey(ctx context.Context, userID, id string, keepWayIn bool) error {
+	return d.q.DeletePasskey(ctx, userID, id, keepWayIn)
 }
 
 // DeleteSession deletes the session with that key; one that does not exist
@@ -203,4 +203,36 @@ func (d *DB) UserPasskeys(ctx context.Context, userID string) ([]*passkeyd.Passk
 // UserSessions returns the user's sessions, newest first.
 func (d *DB) UserSessions(ctx context.Context, userID string) ([]*passkeyd.Session, error) {
 	return d.q.UserSessions(ctx, userID)
+}
+
+// ReplaceRecoveryCodes replaces the user's recovery codes (hashes).
+func (d *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error {
+	return d.q.ReplaceRecoveryCodes(ctx, userID, hashes, at)
+}
+
+// UseRecoveryCode uses up one of the user's unused recovery codes, or
+// returns passkeyd.ErrNotFound.
+func (d *DB) UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time) error {
+	return d.q.UseRecoveryCode(ctx, userID, hash, at)
+}
+
+// RecoveryCodesLeft says how many unused recovery codes the user has.
+func (d *DB) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	return d.q.RecoveryCodesLeft(ctx, userID)
+}
+
+// CreateLoginLink stores a one-time login link (its hash).
+func (d *DB) CreateLoginLink(ctx context.Context, hash []byte, userID string, expires time.Time) error {
+	return d.q.CreateLoginLink(ctx, hash, userID, expires)
+}
+
+// UseLoginLink uses up an unexpired login link and returns its user's
+// id, or passkeyd.ErrNotFound.
+func (d *DB) UseLoginLink(ctx context.Context, hash []byte, now time.Time) (string, error) {
+	return d.q.UseLoginLink(ctx, hash, now)
+}
+
+// DeleteExpiredLoginLinks removes the login links that expired before t.
+func (d *DB) DeleteExpiredLoginLinks(ctx context.Context, t time.Time) (int64, error) {
+	return d.q.DeleteExpiredLoginLinks(ctx, t)
 }

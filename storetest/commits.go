@@ -274,7 +274,7 @@ func testCommitLoginDisabledPasskey(t *testing.T, s Store) {
 				t.Fatal(err)
 			}
 			if tt.delete {
-				if err := s.DeletePasskey(ctx, f.user.ID, f.passkey.ID); err != nil {
+				if err := s.DeletePasskey(ctx, f.user.ID, f.passkey.ID, false); err != nil {
 					t.Fatal(err)
 				}
 			}

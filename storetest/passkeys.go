@@ -86,7 +86,7 @@ func testPasskeyOwnership(t *testing.T, s Store) {
 	checks := map[string]error{}
 	_, checks["Passkey"] = s.Passkey(ctx, other.ID, p.ID)
 	_, checks["UpdatePasskey"] = s.UpdatePasskey(ctx, other.ID, p.ID, passkeyd.PasskeyUpdate{Name: &name, Enabled: &off})
-	checks["DeletePasskey"] = s.DeletePasskey(ctx, other.ID, p.ID)
+	checks["DeletePasskey"] = s.DeletePasskey(ctx, other.ID, p.ID, false)
 	_, checks["Passkey(unknown)"] = s.Passkey(ctx, owner.ID, uuid.NewString())
 	_, checks["PasskeyByCredentialID(unknown)"] = s.PasskeyByCredentialID(ctx, []byte("nope"))
 	for name, err := range checks {
@@ -148,7 +148,7 @@ func testPasskeyDelete(t *testing.T, s Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "judy")
 	p := mustPasskey(t, s, u.ID, time.Now())
-	if err := s.DeletePasskey(ctx, u.ID, p.ID); !errors.Is(err, passkeyd.ErrPasskeyEnabled) {
+	if err := s.DeletePasskey(ctx, u.ID, p.ID, false); !errors.Is(err, passkeyd.ErrPasskeyEnabled) {
 		t.Fatalf("delete enabled = %v, want ErrPasskeyEnabled", err)
 	}
 	if _, err := s.Passkey(ctx, u.ID, p.ID); err != nil {
@@ -158,13 +158,13 @@ func testPasskeyDelete(t *testing.T, s Store) {
 	if _, err := s.UpdatePasskey(ctx, u.ID, p.ID, passkeyd.PasskeyUpdate{Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeletePasskey(ctx, u.ID, p.ID); err != nil {
+	if err := s.DeletePasskey(ctx, u.ID, p.ID, false); err != nil {
 		t.Fatalf("delete disabled: %v", err)
 	}
 	if _, err := s.Passkey(ctx, u.ID, p.ID); !errors.Is(err, passkeyd.ErrNotFound) {
 		t.Fatalf("deleted passkey still there: %v", err)
 	}
-	if err := s.DeletePasskey(ctx, u.ID, p.ID); !errors.Is(err, passkeyd.ErrNotFound) {
+	if err := s.DeletePasskey(ctx, u.ID, p.ID, false); !errors.Is(err, passkeyd.ErrNotFound) {
 		t.Fatalf("delete again = %v, want ErrNotFound", err)
 	}
 }

@@ -60,6 +60,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		// Attempts.
 		{"Attempts", testAttempts},
 		{"AttemptsConcurrent", testAttemptsConcurrent},
+		// Recovery.
+		{"RecoveryCodes", testRecoveryCodes},
+		{"LoginLinks", testLoginLinks},
+		{"KeepWayIn", testKeepWayIn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newStore(t)) })

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"path/filepath"
@@ -20,6 +22,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/sqlite"
 )
 
 // TestUserAndServe walks an operator's first day: add a user, list users,
@@ -688,5 +693,46 @@ func TestMetrics(t *testing.T) {
 	}
 	if status, body := scrape("http://" + metricsAddr + "/metrics"); status != http.StatusOK || !strings.Contains(body, "passkeyd_ceremonies_total") {
 		t.Errorf("GET /metrics on --metrics-addr: %d", status)
+	}
+}
+
+// "passkeyd user recover NAME" prints a one-time login link for the
+// site's origin, which logs the user in once; its making is in the audit
+// log, by the command.
+func TestUserRecover(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "recover.db")
+	db := "sqlite:" + path
+	mustRun(t, runOpts{dir: dir}, "user", "add", "lost", "--no-password", "--db", db)
+	r := mustRun(t, runOpts{dir: dir}, "user", "recover", "lost", "--origin", "https://login.example.com", "--db", db)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	link := lines[len(lines)-1]
+	token, ok := strings.CutPrefix(link, "https://login.example.com/recover/")
+	if !ok || len(token) < 40 {
+		t.Fatalf("user recover printed %q, want a link on the origin", r.stdout)
+	}
+	if a := mustRun(t, runOpts{dir: dir}, "audit", "lost", "--db", db); !strings.Contains(a.stdout, "login_link_created") || !strings.Contains(a.stdout, "passkeyd user recover") {
+		t.Errorf("audit log:\n%s", a.stdout)
+	}
+
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	svc, err := passkeyd.NewService(passkeyd.Config{RPID: "example.com", RPName: "t", Origins: []string{"https://login.example.com"}}, passkeyd.Deps{Users: store, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, wantOK := range []bool{true, false} {
+		res, err := svc.LogInWithLink(httptest.NewRecorder(), httptest.NewRequest("POST", "https://login.example.com/recover/x", nil), token)
+		if (err == nil) != wantOK || (wantOK && res.User.Username != "lost") {
+			t.Errorf("use %d of the link: %+v, %v", i+1, res, err)
+		}
+	}
+	if r := runBinary(t, runOpts{dir: dir}, "user", "recover", "nobody", "--db", db); r.code != 2 {
+		t.Errorf("recover of an unknown user: exit %d", r.code)
 	}
 }

@@ -7,6 +7,7 @@
 //	passkeyd user add NAME [--display-name S] [--password-stdin | --no-password] [--staff]
 //	passkeyd user passwd NAME --password-stdin
 //	passkeyd user list
+//	passkeyd user recover NAME [--origin URL]   a one-time login link, 15 minutes
 //	passkeyd passkey list NAME
 //	passkeyd keys rotate                seal pending ceremonies with a new key
 //	passkeyd keys list                  the ceremony keys, without their secrets
@@ -98,7 +99,7 @@ func dispatch(ctx context.Context, e env) error {
 		return migrateCmd(ctx, e, rest)
 	case "user":
 		if len(rest) == 0 {
-			return usagef("user: missing subcommand (add, passwd or list)")
+			return usagef("user: missing subcommand (add, passwd, list or recover)")
 		}
 		switch sub, rest := rest[0], rest[1:]; sub {
 		case "add":
@@ -107,8 +108,10 @@ func dispatch(ctx context.Context, e env) error {
 			return userPasswd(ctx, e, rest)
 		case "list":
 			return userList(ctx, e, rest)
+		case "recover":
+			return userRecover(ctx, e, rest)
 		default:
-			return usagef("user: unknown subcommand %q (add, passwd or list)", sub)
+			return usagef("user: unknown subcommand %q (add, passwd, list or recover)", sub)
 		}
 	case "passkey":
 		if len(rest) == 0 || rest[0] != "list" {
@@ -144,6 +147,7 @@ const usageText = `passkeyd: password and passkey login server
   passkeyd user add NAME [--display-name S] [--password-stdin | --no-password] [--staff]
   passkeyd user passwd NAME --password-stdin
   passkeyd user list
+  passkeyd user recover NAME [--origin URL]   a one-time login link, valid 15 minutes
   passkeyd passkey list NAME
   passkeyd audit [USER] [-n N]        the newest events of the audit log
   passkeyd keys rotate                seal pending ceremonies with a new key

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -286,4 +287,45 @@ func findUser(ctx context.Context, b backend.Backend, cmd, name string) (*passke
 // hash one password each, so one hashing slot is enough.
 func hashPassword(ctx context.Context, pw string) (string, error) {
 	return password.NewHasher(password.DefaultParams(), 1).Hash(ctx, pw)
+}
+
+// userRecover is "passkeyd user recover NAME [--origin URL]": a one-time
+// login link for a user who lost every way in, valid for 15 minutes, for
+// an administrator to hand over (in person, or by a channel that proves
+// who receives it). Opening it logs the user in once; they then add a
+// passkey or set a password.
+func userRecover(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet("user recover")
+	dsn := addDBFlag(fs)
+	var origins stringList
+	fs.Var(&origins, "origin", "the site's origin the link opens (default https://localhost:8000; the first of --origin)")
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("user recover: give exactly one username")
+	}
+	origin := "https://localhost:8000"
+	if len(origins) > 0 {
+		origin = strings.TrimSuffix(origins[0], "/")
+	}
+	if u, err := url.Parse(origin); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return usagef("user recover: --origin %q: want the site's origin, such as https://example.com", origin)
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	u, err := findUser(ctx, b, "user recover", pos[0])
+	if err != nil {
+		return err
+	}
+	token, err := passkeyd.NewLoginLink(ctx, b, u, "passkeyd user recover", time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "One-time login link for %s, valid for %s:\n%s/recover/%s\n", u.Username, passkeyd.LoginLinkTTL, origin, token)
+	return nil
 }

@@ -25,6 +25,8 @@ var flashMessages = map[string][2]string{
 	"session_ended":    {"Session ended.", ""},
 	"sessions_ended":   {"Every other session ended.", ""},
 	"password_changed": {"Password changed. Your other sessions were ended.", ""},
+	"recovered":        {"You are logged in with a recovery link, which no longer works. Add a passkey now, so that you can log in again.", ""},
+	"codes_made":       {"New recovery codes made; the old ones no longer work.", ""},
 }
 
 // setFlash keeps an outcome for the next page.

@@ -35,7 +35,7 @@ func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, n
 }
 
 // loginFields are the login form's fields; any other field is refused.
-var loginFields = map[string]bool{"username": true, "password": true, "passkey": true, "next": true}
+var loginFields = map[string]bool{"username": true, "password": true, "passkey": true, "next": true, "recovery_code": true}
 
 // loginSubmit is the login form's POST: with a username and a password it
 // is a password login, else a passkey login (the article's rule).
@@ -46,11 +46,15 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next, username, pw, passkey := form.Get("next"), form.Get("username"), form.Get("password"), form.Get("passkey")
+	code := form.Get("recovery_code")
 	if next != "" && !passkeyd.SafeRedirect(next) {
 		s.failLogin(w, r, "", username, errOffsiteNext)
 		return
 	}
-	if passkey != "" && (username == "" || pw == "") {
+	if code != "" && pw == "" && passkey == "" {
+		// A recovery code in place of the password.
+		_, err = s.deps.Passkeys.LogInWithRecoveryCode(w, r, username, code)
+	} else if passkey != "" && (username == "" || pw == "") {
 		if _, err = s.deps.Passkeys.FinishLogin(w, r, []byte(passkey)); err != nil {
 			// A passkey refused is 401 whatever the reason, as at the
 			// JSON API's finish.

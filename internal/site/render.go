@@ -29,7 +29,7 @@ type views struct {
 }
 
 // pageNames are the templates that render a whole page inside the layout.
-var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup", "sessions"}
+var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup", "sessions", "recover"}
 
 func newViews() (*views, error) {
 	own, err := fs.Sub(staticFiles, "static")
@@ -127,6 +127,10 @@ type page struct {
 	Pages    int
 	// Sessions page.
 	Sessions []passkeyd.SessionInfo
+	// CodesLeft is how many recovery codes the user has left; NewCodes
+	// are the codes just made, shown this once.
+	CodesLeft int
+	NewCodes  []string
 	// SyncStarted are the ids of the passkeys that became synced
 	// (backup eligible) after they were made: the owner is told.
 	SyncStarted map[string]bool

@@ -20,16 +20,54 @@ func (s *Site) sessionsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderSessions(w http.ResponseWriter, r *http.Request, u *passkeyd.User, lv *loginView, status int, message string, reauthAsk bool, reauthRetry string) {
+	s.renderSessionsPage(w, r, u, status, page{Login: lv, Error: message, ReauthAsk: reauthAsk, ReauthRetry: reauthRetry})
+}
+
+// renderSessionsPage renders the sessions page with p's messages.
+func (s *Site) renderSessionsPage(w http.ResponseWriter, r *http.Request, u *passkeyd.User, status int, p page) {
 	list, err := s.deps.Passkeys.UserSessions(r, u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, status, "sessions", page{
-		Title: "Sessions and password", Login: lv, Error: message, Flash: s.popFlash(w, r),
-		Sessions: list, StepUp: true, ReauthAsk: reauthAsk, ReauthRetry: reauthRetry,
-		Scripts: []string{"passkey.js", "reauth.js"},
-	})
+	left, err := s.deps.Passkeys.RecoveryCodesLeft(r.Context(), u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p.Title, p.Flash, p.Sessions, p.CodesLeft, p.StepUp = "Sessions and security", s.popFlash(w, r), list, left, true
+	p.Scripts = []string{"passkey.js", "reauth.js"}
+	s.render(w, r, status, "sessions", p)
+}
+
+// newRecoveryCodes makes the user new recovery codes and shows them on
+// the sessions page, this once (the answer is not cached: no-store).
+func (s *Site) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+	u, lv := s.requireLogin(w, r)
+	if u == nil {
+		return
+	}
+	_, err := readForm(r, noFields)
+	var codes []string
+	if err == nil {
+		codes, err = s.deps.Passkeys.NewRecoveryCodes(r, u)
+	}
+	if err != nil {
+		status := passkeyd.HTTPStatus(err)
+		if status >= 500 {
+			s.fail(w, r, err)
+			return
+		}
+		ask := passkeyd.Classify(err).Code == passkeyd.CodeReauthRequired
+		retry := ""
+		if ask {
+			retry = r.URL.Path
+		}
+		s.renderSessions(w, r, u, lv, status, passkeyd.Classify(err).Message, ask, retry)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.renderSessionsPage(w, r, u, http.StatusOK, page{Login: lv, NewCodes: codes})
 }
 
 // sessionsAction handles the sessions page's forms: act, then back to

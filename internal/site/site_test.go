@@ -57,6 +57,8 @@ type testServer struct {
 	hasher   *password.Hasher
 	// passkeyOrigin is the origin passkeys are made and used on.
 	passkeyOrigin string
+	// passkeys is the site's Service.
+	passkeys *passkeyd.Service
 }
 
 func portOf(hostport string) string {
@@ -129,7 +131,7 @@ func newTestServer(t *testing.T, o testOpts) *testServer {
 		t.Fatalf("server URL %s, want %s", srv.URL, origin)
 	}
 	t.Cleanup(srv.Close)
-	return &testServer{URL: srv.URL, srv: srv, site: s, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin}
+	return &testServer{URL: srv.URL, srv: srv, site: s, db: db, sessions: sessions, hasher: hasher, passkeyOrigin: passkeyOrigin, passkeys: passkeys}
 }
 
 // client returns a browser-like client with its own cookie jar that does

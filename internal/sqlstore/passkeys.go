@@ -175,6 +175,11 @@ func (s *Store) queryPasskeys(ctx context.Context, query string, args ...any) ([
 func (s *Store) UpdatePasskey(ctx context.Context, userID, id string, u passkeyd.PasskeyUpdate) (*passkeyd.Passkey, error) {
 	var p *passkeyd.Passkey
 	err := s.c.Write(ctx, func(tx Tx) error {
+		if u.KeepWayIn && u.Enabled != nil && !*u.Enabled {
+			if err := s.keepWayIn(tx, userID, id, false); err != nil {
+				return err
+			}
+		}
 		var err error
 		p, err = scanPasskey(tx.QueryRow(`UPDATE passkeyd_passkeys
 			SET name = COALESCE($1, name), enabled = COALESCE($2, enabled)
@@ -203,8 +208,18 @@ func RecordPasskeyUseArgs(p *passkeyd.Passkey) []any {
 }
 
 // DeletePasskey implements passkeyd.PasskeyStore.
-func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
-	n, err := rowsAffected(s.c.Exec(ctx, `DELETE FROM passkeyd_passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID))
+func (s *Store) DeletePasskey(ctx context.Context, userID, id string, keepWayIn bool) error {
+	var n int64
+	err := s.c.Write(ctx, func(tx Tx) error {
+		if keepWayIn {
+			if err := s.keepWayIn(tx, userID, id, true); err != nil {
+				return err
+			}
+		}
+		var err error
+		n, err = rowsAffected(tx.Exec(`DELETE FROM passkeyd_passkeys WHERE id = $1 AND user_id = $2 AND NOT enabled`, id, userID))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete passkey: %w", err)
 	}

@@ -40,6 +40,9 @@ type Tx interface {
 // Store implements passkeyd.UserStore and passkeyd.Store.
 type Store struct {
 	c Conn
+	// LockUserSQL, when set, is a query of one row that takes a
+	// transaction-scoped lock on the user id $1 (see lockUser).
+	LockUserSQL string
 }
 
 // New returns a Store over c.

@@ -141,8 +141,16 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		if _, err := tx.Exec(`DELETE FROM passkeyd_passkeys WHERE user_id = $1`, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(`DELETE FROM passkeyd_sessions WHERE user_id = $1`, id)
-		return err
+		for _, q := range []string{
+			`DELETE FROM passkeyd_sessions WHERE user_id = $1`,
+			`DELETE FROM passkeyd_recovery_codes WHERE user_id = $1`,
+			`DELETE FROM passkeyd_login_links WHERE user_id = $1`,
+		} {
+			if _, err := tx.Exec(q, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)

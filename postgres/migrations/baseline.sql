@@ -1,4 +1,4 @@
--- The schema that migrations 0001 to 0007 build, made at once in a new
+-- The schema that migrations 0001 to 0008 build, made at once in a new
 -- database. Every table, index and constraint carries the prefix
 -- passkeyd_, so that they can live in a host application's database or
 -- schema beside its own; none refers to a table of the application's.
@@ -134,3 +134,18 @@ CREATE TABLE passkeyd_audit (
 );
 CREATE INDEX passkeyd_audit_user_idx ON passkeyd_audit (user_id, id DESC);
 CREATE INDEX passkeyd_audit_at_idx ON passkeyd_audit (at);
+
+CREATE TABLE passkeyd_recovery_codes (
+	user_id    TEXT COLLATE "C" NOT NULL,
+	code_hash  BYTEA NOT NULL,
+	created_at BIGINT NOT NULL,
+	-- NULL until the code is used.
+	used_at    BIGINT,
+	CONSTRAINT passkeyd_recovery_codes_pkey PRIMARY KEY (user_id, code_hash)
+);
+CREATE TABLE passkeyd_login_links (
+	link_hash  BYTEA CONSTRAINT passkeyd_login_links_pkey PRIMARY KEY,
+	user_id    TEXT COLLATE "C" NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX passkeyd_login_links_expires_idx ON passkeyd_login_links (expires_at);

@@ -1,4 +1,4 @@
--- The schema that migrations 0001 to 0007 build, made at once in a new
+-- The schema that migrations 0001 to 0008 build, made at once in a new
 -- database. Every table carries the prefix passkeyd_, so that it can live
 -- in a host application's database beside its own tables; none refers to
 -- a table of the application's. Times are Unix microseconds (UTC), which
@@ -130,3 +130,18 @@ CREATE TABLE passkeyd_audit (
 ) STRICT;
 CREATE INDEX passkeyd_audit_user_idx ON passkeyd_audit (user_id, id DESC);
 CREATE INDEX passkeyd_audit_at_idx ON passkeyd_audit (at);
+
+CREATE TABLE passkeyd_recovery_codes (
+	user_id    TEXT NOT NULL,
+	code_hash  BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	-- NULL until the code is used.
+	used_at    INTEGER,
+	PRIMARY KEY (user_id, code_hash)
+) STRICT;
+CREATE TABLE passkeyd_login_links (
+	link_hash  BLOB PRIMARY KEY,
+	user_id    TEXT NOT NULL,
+	expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX passkeyd_login_links_expires_idx ON passkeyd_login_links (expires_at);
