@@ -3,6 +3,7 @@ package passkeyd
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -151,6 +152,9 @@ type sealKey struct {
 	aead cipher.AEAD
 	// until is when the key stops opening; zero: while it is known.
 	until time.Time
+	// fakeIDKey makes the fake credential ids of a username-first login
+	// for a name without passkeys (fakeDescriptors).
+	fakeIDKey []byte
 }
 
 // keyring is the keys an instance knows: the one that seals, and all
@@ -214,7 +218,11 @@ func newSealKey(id uint32, secret []byte, until time.Time) (*sealKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealKey{id: id, aead: aead, until: until}, nil
+	// A second key from the same secret, for a second purpose: the fake
+	// credential ids of a username-first login for a name that has none.
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("passkeyd fake credential ids"))
+	return &sealKey{id: id, aead: aead, until: until, fakeIDKey: mac.Sum(nil)}, nil
 }
 
 // keys returns the keyring, reading the stored keys when it has none yet

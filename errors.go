@@ -79,7 +79,7 @@ var (
 	errCeremonyUnknown  = NewError("unknown_challenge", "This request was not started here, was used already or has expired. Please try again.")
 	errCeremonyExpired  = NewError("expired_challenge", "This request took too long and has expired. Please try again.")
 	errBadLogin         = NewError("invalid_assertion", "The passkey's response could not be read.")
-	errUnknownPasskey   = NewError("unknown_passkey", "This passkey is not registered here. It may have been deleted.")
+	errUnknownPasskey   = NewError(CodeUnknownPasskey, "This passkey is not registered here. It may have been deleted.")
 	errDisabledPasskey  = NewError("passkey_disabled", "This passkey is disabled. Enable it on the passkeys page, or use another way to log in.")
 	errWrongUser        = NewError("wrong_user", "This passkey belongs to another account.")
 	errLoginFailed      = NewError("login_failed", "The passkey could not be verified.")
@@ -169,6 +169,10 @@ func HTTPStatus(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// CodeUnknownPasskey is the error code of a login with a passkey the site
+// does not know (deleted here): the browser's Signal API is told of it.
+const CodeUnknownPasskey = "unknown_passkey"
 
 // LoginFailureStatus is the status of a failed login's answer: 401 for
 // anything the client got wrong — SPEC §3 has every failure of a login

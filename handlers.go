@@ -73,6 +73,7 @@ func (s *Service) Routes(mux Router) {
 	mux.Handle("GET /api/sessions", s.api(userRequired, s.handleSessions))
 	mux.Handle("DELETE /api/sessions/{id}", s.api(userRequired, s.handleEndSession))
 	mux.Handle("POST /api/sessions/logout-others", s.api(userRequired, s.handleEndOtherSessions))
+	mux.Handle("GET /api/signals", s.api(userRequired, s.handleSignals))
 	mux.Handle("GET /api/passkeys", s.api(userRequired, s.handleList))
 	mux.Handle("GET /api/passkeys/{id}", s.api(userRequired, s.handleGet))
 	mux.Handle("PATCH /api/passkeys/{id}", s.api(userRequired, s.handleUpdate))
@@ -265,6 +266,19 @@ func CleanPasskeyName(name string) (string, error) {
 }
 
 func (s *Service) handleLoginBegin(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
+	// The body is ignored but for {"username": "..."}: a username-first
+	// login, for security keys that keep no credential. SPEC lets a
+	// client send anything else (empty, {}).
+	var req struct {
+		Username string `json:"username"`
+	}
+	if body, err := readBody(r); err == nil && len(body) > 0 {
+		_ = json.Unmarshal(body, &req)
+	}
+	if req.Username != "" {
+		assertion, err := s.BeginUsernameLogin(w, r, req.Username)
+		return http.StatusOK, assertion, err
+	}
 	assertion, err := s.BeginLogin(w, r, user)
 	return http.StatusOK, assertion, err
 }

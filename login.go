@@ -2,6 +2,8 @@ package passkeyd
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,21 +23,84 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *Us
 	if err := s.limitAddress(r); err != nil {
 		return nil, err
 	}
+	if current == nil {
+		return s.beginLogin(w, r, nil, nil)
+	}
+	passkeys, err := s.store.UserPasskeys(r.Context(), current.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.beginLogin(w, r, current, passkeys)
+}
+
+// BeginUsernameLogin starts a login for the user named username, listing
+// their enabled passkeys in allowCredentials: the way to log in with a
+// security key that keeps no credential of its own (a non-discoverable
+// one), which the browser can only offer when told its id. An unknown
+// name, or one without an enabled passkey, gets the same shape of answer
+// with fake credential ids, derived from the name and a server secret and
+// so the same at every ask: the answer does not tell whether the account
+// exists.
+func (s *Service) BeginUsernameLogin(w http.ResponseWriter, r *http.Request, username string) (*protocol.CredentialAssertion, error) {
+	if err := s.limitAddress(r); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	u, err := s.users.UserByUsername(ctx, username)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return s.beginLogin(w, r, nil, nil, username)
+	case err != nil:
+		return nil, err
+	}
+	passkeys, err := s.store.UserPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.beginLogin(w, r, u, passkeys, username)
+}
+
+// beginLogin begins a login: for user with their enabled passkeys listed
+// (a re-authentication, or a username-first login), or a discoverable one
+// when user is nil. Without an enabled passkey to list, a username-first
+// login (fakeFor, the name) lists fake ones instead.
+func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, user *User, passkeys []*Passkey, fakeFor ...string) (*protocol.CredentialAssertion, error) {
 	ctx := r.Context()
 	st := &ceremonyState{kind: kindLogin, expiresAt: s.now().Add(s.cfg.CeremonyTTL)}
 	opts := []webauthn.LoginOption{
 		webauthn.WithChallenge(newChallenge(st.expiresAt)),
 		webauthn.WithUserVerification(protocol.UserVerificationRequirement(s.cfg.UserVerification)),
 	}
-	if current != nil {
-		passkeys, err := s.store.UserPasskeys(ctx, current.ID)
-		if err != nil {
-			return nil, err
+	var creds []webauthn.Credential
+	for _, p := range passkeys {
+		if p.Enabled {
+			creds = append(creds, credential(p))
 		}
-		opts = append(opts, webauthn.WithAllowedCredentials(descriptors(passkeys, true)))
-		st.userID = current.ID
 	}
-	assertion, sd, err := s.webauthn.BeginDiscoverableLogin(opts...)
+	var assertion *protocol.CredentialAssertion
+	var sd *webauthn.SessionData
+	var err error
+	switch {
+	case len(creds) > 0:
+		// The session knows the user's handle: a security key that keeps
+		// no credential answers without one.
+		assertion, sd, err = s.webauthn.BeginLogin(&webauthnUser{user: user, creds: creds}, opts...)
+		st.userID = user.ID
+	case len(fakeFor) > 0:
+		fake, ferr := s.fakeDescriptors(ctx, fakeFor[0])
+		if ferr != nil {
+			return nil, ferr
+		}
+		assertion, sd, err = s.webauthn.BeginDiscoverableLogin(append(opts, webauthn.WithAllowedCredentials(fake))...)
+	default:
+		if user != nil {
+			// A re-authentication of a user without an enabled passkey:
+			// nothing to list, and nobody else's passkey is taken.
+			st.userID = user.ID
+			opts = append(opts, webauthn.WithAllowedCredentials([]protocol.CredentialDescriptor{}))
+		}
+		assertion, sd, err = s.webauthn.BeginDiscoverableLogin(opts...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("begin login: %w", err)
 	}
@@ -44,6 +109,37 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *Us
 		return nil, err
 	}
 	return assertion, nil
+}
+
+// fakeDescriptors are the credential ids a username-first login lists for
+// a name without passkeys: one or two, 16 to 64 bytes, from an HMAC of the
+// name under a key of the ceremony keys, so the same name gets the same
+// ids until the keys rotate.
+func (s *Service) fakeDescriptors(ctx context.Context, username string) ([]protocol.CredentialDescriptor, error) {
+	ring, err := s.sealer.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, ring.sealing.fakeIDKey)
+	mac.Write([]byte(UsernameKey(username)))
+	seed := mac.Sum(nil)
+	stream := sha256.New()
+	var out []protocol.CredentialDescriptor
+	for i := range 1 + int(seed[0]%2) {
+		n := 16 + int(seed[1+i])%49
+		var id []byte
+		for counter := byte(0); len(id) < n; counter++ {
+			stream.Reset()
+			stream.Write(seed)
+			stream.Write([]byte{byte(i), counter})
+			id = stream.Sum(id)
+		}
+		out = append(out, protocol.CredentialDescriptor{
+			Type: protocol.PublicKeyCredentialType, CredentialID: id[:n],
+			Transport: []protocol.AuthenticatorTransport{protocol.USB, protocol.NFC},
+		})
+	}
+	return out, nil
 }
 
 // LoginResult is who a login logged in, and how.
@@ -129,9 +225,21 @@ func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response [
 		return nil, p, refusedFor(errLoginFailed, problem)
 	}
 	wu := &webauthnUser{user: user, creds: []webauthn.Credential{stored}}
-	_, cred, err := s.webauthn.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
-		return wu, nil
-	}, st.data, parsed)
+	var cred *webauthn.Credential
+	if len(st.data.UserID) > 0 {
+		// A login that named its user: the response may carry no user
+		// handle (a security key's non-discoverable credential). The
+		// signature is checked against the passkey's owner; whether that
+		// is the user named is checked below, once it has verified, so
+		// that a stranger learns nothing.
+		sd := st.data
+		sd.UserID = user.Handle
+		cred, err = s.webauthn.ValidateLogin(wu, sd, parsed)
+	} else {
+		_, cred, err = s.webauthn.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+			return wu, nil
+		}, st.data, parsed)
+	}
 	if err != nil {
 		return nil, p, errLoginFailed.Wrap(err)
 	}

@@ -245,8 +245,7 @@ func (a *Authenticator) RegisterWith(optionsJSON []byte, t Tamper) ([]byte, erro
 	r.AuthenticatorAttachment = a.opts.Attachment
 	r.ClientExtensionResults = map[string]any{}
 	if o.Extensions.CredProps {
-		// Every credential this authenticator makes is discoverable.
-		r.ClientExtensionResults["credProps"] = map[string]bool{"rk": true}
+		r.ClientExtensionResults["credProps"] = map[string]bool{"rk": !a.opts.NonDiscoverable}
 	}
 	r.Response.ClientDataJSON = b64(clientDataJSON)
 	r.Response.AuthenticatorData = b64(authData)
@@ -327,6 +326,9 @@ func (a *Authenticator) LoginWith(optionsJSON []byte, t Tamper) ([]byte, error) 
 		return nil, err
 	}
 	userHandle := c.userHandle
+	if a.opts.NonDiscoverable {
+		userHandle = nil
+	}
 	if t.UserHandle != nil {
 		userHandle = t.UserHandle
 	}
@@ -347,6 +349,9 @@ func (a *Authenticator) LoginWith(optionsJSON []byte, t Tamper) ([]byte, error) 
 // pick returns the credential a login uses, or nil; a.mu must be held.
 func (a *Authenticator) pick(rpID string, allowed [][]byte) *credential {
 	if len(allowed) == 0 {
+		if a.opts.NonDiscoverable {
+			return nil
+		}
 		// Discoverable: a real client would let the user choose; the
 		// newest is the predictable choice for tests.
 		for i := len(a.creds) - 1; i >= 0; i-- {

@@ -127,6 +127,10 @@ type Options struct {
 	// the counter stays where it is (0 unless changed by SetSignCount),
 	// as synced passkeys do.
 	DeviceBound bool
+	// NonDiscoverable makes credentials a security key keeps no record
+	// of (server-side, not resident): a login finds one only when its
+	// allowCredentials lists it, and the answer carries no userHandle.
+	NonDiscoverable bool
 	// Attestation is AttestationNone (the default when empty) or
 	// AttestationPacked. It is returned whatever the options' attestation
 	// conveyance preference says.

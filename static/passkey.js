@@ -11,6 +11,9 @@ const PasskeyAPI = {};
   let conditionalAvailable = false;
   let conditionalController = null;
   let reauthHandler = null;
+  // lastRpId is the RP id of the last login's options: the Signal API
+  // names it when a finish says the passkey is unknown.
+  let lastRpId = null;
 
   // ---- base64url (RFC 4648 §5, no padding), any input length ----
   const base64url = {
@@ -150,6 +153,27 @@ const PasskeyAPI = {};
     return data;
   }));
 
+  const getJSON = (path) => fetch(apiBase + path, {
+    credentials: 'same-origin',
+    headers: { 'Accept': 'application/json' },
+  }).then((response) => response.json().catch(() => ({})).then((data) => {
+    if (!response.ok) {
+      throw new PasskeyError(data.error || 'server', data.message || ('The server refused the request (' + response.status + ').'));
+    }
+    return data;
+  }));
+
+  // ---- the Signal API (WebAuthn Level 3), where the browser has it ----
+  // signal calls PublicKeyCredential[name](arg) and resolves to whether
+  // the browser took it; a browser without it, or one that refuses,
+  // changes nothing for the person.
+  const signal = (name, arg) => {
+    if (typeof window.PublicKeyCredential !== 'function' || typeof PublicKeyCredential[name] !== 'function') {
+      return Promise.resolve(false);
+    }
+    return Promise.resolve().then(() => PublicKeyCredential[name](arg)).then(() => true, () => false);
+  };
+
   // withReauth runs request; when the server asks for a recent login
   // (reauth_required) it asks the page's handler (OnReauthRequired) to
   // have the person confirm, then runs request once more.
@@ -231,6 +255,8 @@ const PasskeyAPI = {};
   // with error.code and error.message. With {conditional: true} the
   // request waits in the username field's autofill; otherwise any pending
   // autofill request is cancelled first and the browser asks at once.
+  // With {username: name} the server lists that user's passkeys, so that a
+  // security key that keeps no credential of its own can answer.
   PasskeyAPI.Authentication = (callback, options) => {
     const conditional = Boolean(options && options.conditional);
     if (!supported()) {
@@ -247,7 +273,9 @@ const PasskeyAPI = {};
       controller = new AbortController();
       conditionalController = controller;
     }
-    postJSON('/login/begin').then((data) => {
+    const username = options && options.username;
+    postJSON('/login/begin', username ? { username: username } : undefined).then((data) => {
+      lastRpId = data.publicKey.rpId || location.hostname;
       const request = { publicKey: requestOptions(data.publicKey) };
       if (controller) {
         if (controller.signal.aborted) {
@@ -291,7 +319,36 @@ const PasskeyAPI = {};
 
   // FinishLogin sends an AuthenticationResponseJSON to /api/login/finish
   // and resolves to {user, auth}; the session cookie is then set.
-  PasskeyAPI.FinishLogin = (assertion) => postJSON('/login/finish', assertion);
+  // A passkey the site does not know (deleted here) is signalled to the
+  // browser (signalUnknownCredential), so that it leaves the person's
+  // password manager and is not offered again.
+  PasskeyAPI.FinishLogin = (assertion) => postJSON('/login/finish', assertion).catch((err) => {
+    if (err.code === 'unknown_passkey' && assertion && assertion.id) {
+      return PasskeyAPI.SignalUnknownCredential(lastRpId || location.hostname, assertion.id).then(() => { throw err; });
+    }
+    throw err;
+  });
+
+  // SignalUnknownCredential tells the browser that the site does not know
+  // the credential (a base64url id) of rpId, where it has the Signal API.
+  PasskeyAPI.SignalUnknownCredential = (rpId, credentialId) => signal('signalUnknownCredential', { rpId: rpId, credentialId: credentialId });
+
+  // SignalCurrentState tells the browser, where it has the Signal API,
+  // which of the logged-in person's passkeys the site accepts
+  // (signalAllAcceptedCredentials: a deleted or disabled one leaves their
+  // password manager) and their current names (signalCurrentUserDetails).
+  // Call it after a login and after every change of the passkeys. It
+  // never fails.
+  PasskeyAPI.SignalCurrentState = () => {
+    if (typeof window.PublicKeyCredential !== 'function' ||
+      (typeof PublicKeyCredential.signalAllAcceptedCredentials !== 'function' && typeof PublicKeyCredential.signalCurrentUserDetails !== 'function')) {
+      return Promise.resolve();
+    }
+    return getJSON('/signals').then((info) => Promise.all([
+      signal('signalAllAcceptedCredentials', { rpId: info.rp_id, userId: info.user_id, allAcceptedCredentialIds: info.accepted_credential_ids }),
+      signal('signalCurrentUserDetails', { rpId: info.rp_id, userId: info.user_id, name: info.name, displayName: info.display_name }),
+    ])).then(() => undefined, () => undefined);
+  };
 
   // Login wires a login page, and finishes a passkey login by itself:
   //
@@ -323,7 +380,7 @@ const PasskeyAPI = {};
         return;
       }
       const next = safeNext(new URLSearchParams(location.search).get('next'));
-      location.assign(next || safeNext(o.redirect) || '/');
+      PasskeyAPI.SignalCurrentState().then(() => location.assign(next || safeNext(o.redirect) || '/'));
     };
     const finish = (explicit) => (ok, result) => {
       if (ok) {
@@ -370,6 +427,27 @@ const PasskeyAPI = {};
       .then((data) => navigator.credentials.create({ publicKey: creationOptions(data.publicKey) }))
       .then((credential) => postJSON('/signup/finish', credentialJSON(credential)))
       .catch((err) => { throw describe(err, true); });
+  };
+
+  // OfferPasskey makes the logged-in person a passkey without asking
+  // ("automatic passkey upgrade"), right after a password login, where the
+  // browser can: conditional create (navigator.credentials.create with
+  // mediation "conditional"), which the password manager that filled the
+  // password in completes quietly, or not at all. It resolves to the new
+  // passkey, or to null when nothing was made; it never fails.
+  PasskeyAPI.OfferPasskey = () => {
+    if (!supported() || typeof PublicKeyCredential.getClientCapabilities !== 'function') {
+      return Promise.resolve(null);
+    }
+    return PublicKeyCredential.getClientCapabilities().then((caps) => {
+      if (!caps || !caps.conditionalCreate) {
+        return null;
+      }
+      return postJSON('/passkeys/register/begin', { conditional: true })
+        .then((data) => navigator.credentials.create({ publicKey: creationOptions(data.publicKey), mediation: 'conditional' }))
+        .then((credential) => postJSON('/passkeys/register/finish', credentialJSON(credential)))
+        .then((data) => data.passkey);
+    }).catch(() => null);
   };
 
   // OnReauthRequired sets what happens when a sensitive change needs a

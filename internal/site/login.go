@@ -2,6 +2,8 @@ package site
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -28,10 +30,31 @@ func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, username, message string) {
-	p := s.deps.Passkeys
-	s.render(w, r, status, "login", page{Title: "Log in", Next: next, Username: username, Error: message,
-		SignUpPasskey: p.SignUpAllows(passkeyd.SignUpPasskey), SignUpPassword: p.SignUpAllows(passkeyd.SignUpPassword),
-		Scripts: []string{"passkey.js", "login.js"}})
+	s.renderLoginPage(w, r, status, page{Next: next, Username: username, Error: message})
+}
+
+// renderLoginPage renders the login page with what p says.
+func (s *Site) renderLoginPage(w http.ResponseWriter, r *http.Request, status int, p page) {
+	svc := s.deps.Passkeys
+	p.Title, p.RPID = "Log in", svc.RPID()
+	p.SignUpPasskey, p.SignUpPassword = svc.SignUpAllows(passkeyd.SignUpPasskey), svc.SignUpAllows(passkeyd.SignUpPassword)
+	p.Scripts = []string{"passkey.js", "login.js"}
+	s.render(w, r, status, "login", p)
+}
+
+// credentialIDOf is the "id" of an AuthenticationResponseJSON, when it
+// is base64url: what the Signal API names a credential by.
+func credentialIDOf(response string) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal([]byte(response), &v) != nil {
+		return ""
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(v.ID); err != nil || v.ID == "" {
+		return ""
+	}
+	return v.ID
 }
 
 // loginFields are the login form's fields; any other field is refused.
@@ -57,8 +80,14 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	} else if passkey != "" && (username == "" || pw == "") {
 		if _, err = s.deps.Passkeys.FinishLogin(w, r, []byte(passkey)); err != nil {
 			// A passkey refused is 401 whatever the reason, as at the
-			// JSON API's finish.
-			s.failLoginWith(w, r, next, username, passkeyd.LoginFailureStatus(err), err)
+			// JSON API's finish. One the site does not know is signalled
+			// to the browser, so it leaves the password manager.
+			unknown := ""
+			if passkeyd.Classify(err).Code == passkeyd.CodeUnknownPasskey {
+				unknown = credentialIDOf(passkey)
+			}
+			s.renderLoginPage(w, r, passkeyd.LoginFailureStatus(err), page{Next: next, Username: username,
+				Error: passkeyd.Classify(err).Message, UnknownCredential: unknown})
 			return
 		}
 	} else {
@@ -72,6 +101,7 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if next == "" {
 		next = "/"
 	}
+	s.markSignal(w)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

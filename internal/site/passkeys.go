@@ -91,6 +91,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		ReauthRetry: reauthRetry,
 		ReauthAsk:   reauthRetry != "",
 		StepUp:      true,
+		Signal:      true,
 		Scripts:     []string{"passkey.js", "reauth.js", "passkeys.js"},
 	})
 }

@@ -30,5 +30,6 @@ func (s *Site) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlash(w, "recovered", "")
+	s.markSignal(w)
 	http.Redirect(w, r, "/passkeys", http.StatusSeeOther)
 }

@@ -116,6 +116,16 @@ type page struct {
 	SignUpPasskey, SignUpPassword bool
 	// DisplayName is the sign-up form's.
 	DisplayName string
+	// Signal has the page tell the browser's Signal API the user's
+	// accepted passkeys and names (signal.js).
+	Signal bool
+	// OfferPasskey has the first page after a password login offer a
+	// passkey without asking (conditional create).
+	OfferPasskey bool
+	// UnknownCredential is the credential id of a passkey login the site
+	// did not know; RPID is the site's RP id. The login page signals it
+	// (signalUnknownCredential).
+	UnknownCredential, RPID string
 	// StepUp puts the step-up dialog on the page (with reauth.js).
 	StepUp bool
 	// Login page.
@@ -168,6 +178,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	if p.Login == nil {
 		p.Login = s.loginView(r)
 	}
+	s.withSignal(w, r, &p)
 	var buf bytes.Buffer
 	if err := s.views.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)

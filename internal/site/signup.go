@@ -54,5 +54,6 @@ func (s *Site) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderSignUp(w, r, status, form.Get("username"), form.Get("display_name"), passkeyd.Classify(err).Message)
 		return
 	}
+	s.markSignal(w)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

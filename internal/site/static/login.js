@@ -32,6 +32,12 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     PasskeyAPI.Init();
+    // The site did not know the passkey just used (deleted here): tell
+    // the browser, so that it leaves the password manager.
+    const unknown = document.querySelector('#login-error[data-unknown-credential]');
+    if (unknown) {
+      PasskeyAPI.SignalUnknownCredential(unknown.dataset.rpId, unknown.dataset.unknownCredential);
+    }
     PasskeyAPI.CheckConditionalUI((available) => {
       if (available) {
         PasskeyAPI.Authentication((ok, result) => {
@@ -44,6 +50,22 @@
           onResult(ok, result);
         }, { conditional: true });
       }
+    });
+    const keyButton = document.querySelector('#security-key-login');
+    keyButton.addEventListener('click', () => {
+      const username = document.querySelector('#username').value.trim();
+      if (!username) {
+        showError('Enter your username first, then use your security key.');
+        document.querySelector('#username').focus();
+        return;
+      }
+      showError('');
+      PasskeyAPI.Authentication((ok, result) => {
+        if (!ok && result.code === 'unsupported') {
+          result.explicit = true;
+        }
+        onResult(ok, result);
+      }, { username: username });
     });
     document.querySelector('#passkey-login').addEventListener('click', () => {
       showError('');

@@ -36,6 +36,16 @@
       });
     });
 
+    // The quiet passkey offer after a password login is this device's
+    // choice, kept in its storage.
+    const offer = document.querySelector('#offer-passkey-toggle');
+    try {
+      offer.checked = localStorage.getItem('passkeyd-offer-passkey') !== 'off';
+      offer.addEventListener('change', () => localStorage.setItem('passkeyd-offer-passkey', offer.checked ? 'on' : 'off'));
+    } catch (e) {
+      offer.disabled = true;
+    }
+
     const deleteModal = document.querySelector('#delete-passkey-modal');
     deleteModal.addEventListener('show.bs.modal', (event) => {
       const trigger = event.relatedTarget;
