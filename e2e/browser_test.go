@@ -289,11 +289,45 @@ const recorderJS = `(() => {
       return original(options).then((v) => { end('resolved'); return v; }, (e) => { end(e.name); throw e; });
     };
   }
+  // The Signal API's calls, with their arguments.
+  const signalsKey = 'e2e-signals';
+  for (const name of ['signalUnknownCredential', 'signalAllAcceptedCredentials', 'signalCurrentUserDetails']) {
+    if (typeof PublicKeyCredential[name] !== 'function') {
+      continue;
+    }
+    const original = PublicKeyCredential[name].bind(PublicKeyCredential);
+    PublicKeyCredential[name] = (arg) => {
+      const calls = JSON.parse(sessionStorage.getItem(signalsKey) || '[]');
+      calls.push({name, arg, page: location.pathname});
+      sessionStorage.setItem(signalsKey, JSON.stringify(calls));
+      return original(arg);
+    };
+  }
 })();`
 
 // callsJS is the JavaScript expression of the recorded WebAuthn calls.
 // about:blank has no sessionStorage, and no calls.
 const callsJS = `(() => { try { return JSON.parse(sessionStorage.getItem('e2e-webauthn-calls') || '[]'); } catch (e) { return []; } })()`
+
+// signalCall is one recorded call of the Signal API.
+type signalCall struct {
+	Name string `json:"name"`
+	Arg  struct {
+		RPID                     string   `json:"rpId"`
+		UserID                   string   `json:"userId"`
+		CredentialID             string   `json:"credentialId"`
+		AllAcceptedCredentialIDs []string `json:"allAcceptedCredentialIds"`
+		Name                     string   `json:"name"`
+		DisplayName              string   `json:"displayName"`
+	} `json:"arg"`
+	Page string `json:"page"`
+}
+
+// signalCalls returns the Signal API calls recorded in the tab so far.
+func (tb *tab) signalCalls() []signalCall {
+	tb.t.Helper()
+	return evalJS[[]signalCall](tb, `(() => { try { return JSON.parse(sessionStorage.getItem('e2e-signals') || '[]'); } catch (e) { return []; } })()`)
+}
 
 // webauthnCall is one recorded call of navigator.credentials.get or create.
 type webauthnCall struct {
@@ -551,6 +585,20 @@ func (a *authenticator) addCredential(c *webauthn.Credential) {
 		}})
 		return err
 	})
+}
+
+// anotherDevice unplugs a and plugs in an authenticator of the same kind
+// holding creds: the same passkeys on another device, whose password
+// manager has not heard what the site told this browser through the
+// Signal API (Chromium drops a credential the site no longer accepts).
+func (a *authenticator) anotherDevice(creds []*webauthn.Credential) *authenticator {
+	a.tb.t.Helper()
+	a.remove()
+	b := a.tb.addAuthenticator(a.opts)
+	for _, c := range creds {
+		b.addCredential(c)
+	}
+	return b
 }
 
 // setPresence sets whether the authenticator simulates the person's touch

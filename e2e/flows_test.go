@@ -208,10 +208,12 @@ func TestManagePasskey(t *testing.T) {
 
 // TestRefusedPasskey checks that a disabled and then a deleted passkey
 // fail to log in with a message on the login page, and that the password
-// still works.
+// still works. The browser forgets them at once (the Signal API), so the
+// logins are made from another device that still holds them.
 func TestRefusedPasskey(t *testing.T) {
 	srv := serverFor(t, defaultServer)
 	user, tb, a := userWithPasskey(t, srv, platformAuthenticator, "Refused key")
+	creds := a.credentials()
 
 	tb.open("/passkeys")
 	id := evalJS[string](tb, rowJS("Refused key")+`.dataset.passkeyId`)
@@ -219,6 +221,7 @@ func TestRefusedPasskey(t *testing.T) {
 	tb.click(row + " .js-update-passkey-status-form button[type=submit]")
 	tb.waitJS("the passkey disabled", fmt.Sprintf(`(document.querySelector('%s') || {dataset: {}}).dataset.enabled === 'false'`, row))
 	tb.logout()
+	a = a.anotherDevice(creds)
 
 	if msg := tb.refusedPasskeyLogin(a, true); !strings.Contains(msg, "disabled") {
 		t.Errorf("login with a disabled passkey: #login-error %q does not say it is disabled", msg)
@@ -236,6 +239,7 @@ func TestRefusedPasskey(t *testing.T) {
 	tb.click("#confirm-delete")
 	tb.waitVisible("#no-passkeys")
 	tb.logout()
+	a = a.anotherDevice(creds)
 
 	if msg := tb.refusedPasskeyLogin(a, true); !strings.Contains(msg, "not registered") {
 		t.Errorf("login with a deleted passkey: #login-error %q does not say it is unknown", msg)

@@ -6,19 +6,30 @@
 // on this device.
 'use strict';
 
+// body[data-passkey-offer] says how the offer went: "off" (turned off on
+// this device), "pending" (the browser may still make one), "made" or
+// "none".
 document.addEventListener('DOMContentLoaded', () => {
   PasskeyAPI.SignalCurrentState();
+  const body = document.body;
+  if (body.dataset.offerPasskey !== 'true') {
+    return;
+  }
   let off = false;
   try {
     off = localStorage.getItem('passkeyd-offer-passkey') === 'off';
   } catch (e) {
     off = false;
   }
-  if (document.body.dataset.offerPasskey === 'true' && !off) {
-    PasskeyAPI.OfferPasskey().then((passkey) => {
-      if (passkey) {
-        PasskeyAPI.SignalCurrentState();
-      }
-    });
+  if (off) {
+    body.dataset.passkeyOffer = 'off';
+    return;
   }
+  body.dataset.passkeyOffer = 'pending';
+  PasskeyAPI.OfferPasskey().then((passkey) => {
+    body.dataset.passkeyOffer = passkey ? 'made' : 'none';
+    if (passkey) {
+      PasskeyAPI.SignalCurrentState();
+    }
+  });
 });
