@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -53,6 +55,7 @@ func TestSignalAPI(t *testing.T) {
 	tb.waitVisible("#confirm-delete")
 	tb.click("#confirm-delete")
 	tb.waitJS("the passkey deleted", `location.pathname === '/passkeys' && document.querySelector('tr.passkey-row') === null`)
+	tb.waitSignalsSettled()
 
 	// Chromium takes the signal at its word: the authenticator forgets it.
 	if left := a.credentials(); len(left) != 0 {
@@ -245,5 +248,73 @@ func TestConditionalCreate(t *testing.T) {
 	}
 	if got := len(tb.apiPasskeys()); got != 1 {
 		t.Errorf("%d passkeys after the refused registration, want 1", got)
+	}
+}
+
+// stepUpWindow is the step-up server's re-authentication window: short,
+// so that a test outlives its login.
+const stepUpWindow = 3 * time.Second
+
+// stepUpServer asks for a fresh login before a sensitive change once
+// stepUpWindow has passed.
+var stepUpServer = serverConfig{name: "stepup", flags: []string{"--reauth-window", stepUpWindow.String()}}
+
+// outliveLogin waits until the tab's last login (at since) is older than
+// the step-up server's window: the browser's clock is the test's.
+func (tb *tab) outliveLogin(since time.Time) {
+	tb.t.Helper()
+	tb.waitJS("the login to age past the re-authentication window", fmt.Sprintf(`Date.now() > %d`, since.Add(stepUpWindow+100*time.Millisecond).UnixMilli()))
+}
+
+// TestStepUp: a sensitive change on an old login asks inline to confirm
+// with a passkey or the password, then carries on with the change: a
+// form post (disable, delete) is made again, a JSON request (adding a
+// passkey) sent again.
+func TestStepUp(t *testing.T) {
+	srv := serverFor(t, stepUpServer)
+	user := srv.addUser(t)
+	tb := newTab(t, srv)
+	tb.addAuthenticator(platformAuthenticator)
+	tb.loginWithPassword(user)
+	loggedIn := time.Now()
+	id := tb.registerPasskey("Phone")
+	row := fmt.Sprintf(`tr.passkey-row[data-passkey-id=%q]`, id)
+
+	// Disable it: confirm with the passkey.
+	tb.outliveLogin(loggedIn)
+	tb.w.expect("POST", "/passkeys/"+id+"/toggle", 401)
+	tb.click(row + " .js-update-passkey-status-form button[type=submit]")
+	tb.waitJS("the step-up dialog", `document.querySelector('#reauth-dialog[open]') !== null`)
+	tb.screenshots("step-up", `document.querySelector('#reauth-dialog[open]') !== null`)
+	tb.click("#reauth-passkey")
+	loggedIn = time.Now()
+	tb.waitJS("the passkey disabled after confirming", fmt.Sprintf(`location.pathname === '/passkeys' && document.querySelector('#reauth-dialog[open]') === null && (document.querySelector('%s') || {dataset: {}}).dataset.enabled === 'false'`, row))
+
+	// Add another: the JSON request waits for the password, then goes on.
+	tb.outliveLogin(loggedIn)
+	tb.w.expect("POST", "/api/passkeys/register/begin", 401)
+	tb.openRegisterModal()
+	tb.typeInto("#key-name", "Laptop")
+	tb.click("#register-passkey")
+	tb.waitJS("the step-up dialog", `document.querySelector('#reauth-dialog[open]') !== null`)
+	tb.typeInto("#reauth-password", testPassword)
+	tb.click("#reauth-password-submit")
+	loggedIn = time.Now()
+	tb.waitJS("the registration outcome", `document.querySelector('#registration-result .alert-success') !== null`)
+	tb.closeRegisterModal()
+	tb.waitJS("the new passkey in the list", rowJS("Laptop")+` !== undefined`)
+
+	// Delete the first one, but cancel the confirmation: nothing changes.
+	tb.outliveLogin(loggedIn)
+	tb.open("/passkeys")
+	tb.w.expect("POST", "/passkeys/"+id+"/delete", 401)
+	tb.click(row + " .js-delete-passkey")
+	tb.waitVisible("#confirm-delete")
+	tb.click("#confirm-delete")
+	tb.waitJS("the step-up dialog", `document.querySelector('#reauth-dialog[open]') !== null`)
+	tb.click("#reauth-cancel")
+	tb.waitJS("the dialog closed", `document.querySelector('#reauth-dialog[open]') === null`)
+	if got := len(tb.apiPasskeys()); got != 2 {
+		t.Errorf("%d passkeys after a cancelled step-up, want 2", got)
 	}
 }

@@ -298,9 +298,14 @@ const recorderJS = `(() => {
     const original = PublicKeyCredential[name].bind(PublicKeyCredential);
     PublicKeyCredential[name] = (arg) => {
       const calls = JSON.parse(sessionStorage.getItem(signalsKey) || '[]');
-      calls.push({name, arg, page: location.pathname});
+      const i = calls.push({name, arg, page: location.pathname, load: performance.timeOrigin, settled: false}) - 1;
       sessionStorage.setItem(signalsKey, JSON.stringify(calls));
-      return original(arg);
+      const settle = () => {
+        const now = JSON.parse(sessionStorage.getItem(signalsKey) || '[]');
+        now[i].settled = true;
+        sessionStorage.setItem(signalsKey, JSON.stringify(now));
+      };
+      return original(arg).then((v) => { settle(); return v; }, (e) => { settle(); throw e; });
     };
   }
 })();`
@@ -321,6 +326,17 @@ type signalCall struct {
 		DisplayName              string   `json:"displayName"`
 	} `json:"arg"`
 	Page string `json:"page"`
+}
+
+// waitSignalsSettled waits until the page has made its Signal API calls
+// and the browser has taken each: Chromium drops a credential the site no
+// longer accepts some time after the call.
+func (tb *tab) waitSignalsSettled() {
+	tb.t.Helper()
+	tb.waitJS("the page's Signal API calls to settle", `(() => {
+		const mine = JSON.parse(sessionStorage.getItem('e2e-signals') || '[]').filter((c) => c.load === performance.timeOrigin);
+		return mine.length > 0 && mine.every((c) => c.settled);
+	})()`)
 }
 
 // signalCalls returns the Signal API calls recorded in the tab so far.

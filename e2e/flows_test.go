@@ -220,6 +220,7 @@ func TestRefusedPasskey(t *testing.T) {
 	row := fmt.Sprintf(`tr.passkey-row[data-passkey-id=%q]`, id)
 	tb.click(row + " .js-update-passkey-status-form button[type=submit]")
 	tb.waitJS("the passkey disabled", fmt.Sprintf(`(document.querySelector('%s') || {dataset: {}}).dataset.enabled === 'false'`, row))
+	tb.waitSignalsSettled()
 	tb.logout()
 	a = a.anotherDevice(creds)
 
@@ -238,6 +239,7 @@ func TestRefusedPasskey(t *testing.T) {
 	tb.waitJS("the delete modal", `document.querySelector('#delete-passkey-modal.show') !== null`)
 	tb.click("#confirm-delete")
 	tb.waitVisible("#no-passkeys")
+	tb.waitSignalsSettled()
 	tb.logout()
 	a = a.anotherDevice(creds)
 

@@ -116,7 +116,10 @@ func populate(t *testing.T, store *postgres.DB, insts []*instance, prefix string
 	defer func() {
 		t.Logf("populate: users made in %s, passkeys registered in %s", regStart.Sub(popStart), time.Since(regStart))
 	}()
-	errs := parallel(n, 8, func(i int) error {
+	// Two at a time per instance: each hashes passwords for half the
+	// machine's cores (one at a time in CI), and a login that waits more
+	// than a few seconds for its turn is refused as busy.
+	errs := parallel(n, 2*len(insts), func(i int) error {
 		m := members[i]
 		at, other := insts[i%len(insts)], insts[(i+1)%len(insts)]
 		br := newBrowser(nil)

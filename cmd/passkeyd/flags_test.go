@@ -147,7 +147,7 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"user verification", []string{"--user-verification", "always"}, nil},
 		{"tls", []string{"--tls", "on"}, nil},
 		{"signup", []string{"--signup", "open"}, nil},
-		{"reauth window", []string{"--reauth-window", "1s"}, nil},
+		{"reauth window", []string{"--reauth-window", "500ms"}, nil},
 		{"related origin on the rp id", []string{"--rp-id", "example.com", "--related-origin", "https://login.example.com"}, nil},
 		{"related origin not an origin", []string{"--related-origin", "example.co.jp"}, nil},
 		{"tls with one file", []string{"--tls", "cert.pem,"}, nil},

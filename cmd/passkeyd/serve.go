@@ -185,8 +185,8 @@ func (c *serveConfig) check() error {
 	if c.ceremonyTTL < passkeyd.MinCeremonyTTL || c.ceremonyTTL > passkeyd.MaxCeremonyTTL {
 		return usagef("--ceremony-ttl %s: want between %s and %s", c.ceremonyTTL, passkeyd.MinCeremonyTTL, passkeyd.MaxCeremonyTTL)
 	}
-	if c.reauthWindow < time.Minute {
-		return usagef("--reauth-window %s: want a minute or more", c.reauthWindow)
+	if c.reauthWindow < time.Second {
+		return usagef("--reauth-window %s: want a second or more", c.reauthWindow)
 	}
 	if c.sessionIdle <= 0 || c.sessionLifetime <= 0 {
 		return usagef("--session-idle and --session-lifetime must be positive")
