@@ -47,6 +47,8 @@ const (
 	AuditCloneWarning    = "clone_warning"
 	AuditBackupEligible  = "backup_eligible"
 	AuditSignedUp        = "signed_up"
+	// AuditDisplayNameChanged: the user changed the name they are shown by.
+	AuditDisplayNameChanged = "display_name_changed"
 )
 
 // Outcomes of an audit event.

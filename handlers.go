@@ -74,6 +74,7 @@ func (s *Service) Routes(mux Router) {
 	mux.Handle("DELETE /api/sessions/{id}", s.api(userRequired, s.handleEndSession))
 	mux.Handle("POST /api/sessions/logout-others", s.api(userRequired, s.handleEndOtherSessions))
 	mux.Handle("GET /api/signals", s.api(userRequired, s.handleSignals))
+	mux.Handle("PATCH /api/user", s.api(userRequired, s.handleSetDisplayName))
 	mux.Handle("GET /api/passkeys", s.api(userRequired, s.handleList))
 	mux.Handle("GET /api/passkeys/{id}", s.api(userRequired, s.handleGet))
 	mux.Handle("PATCH /api/passkeys/{id}", s.api(userRequired, s.handleUpdate))

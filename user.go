@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/text/secure/precis"
@@ -67,6 +66,9 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// SetPasswordHash replaces the user's password hash ("" removes it).
 	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// SetDisplayName replaces the user's display name; ErrNotFound when
+	// there is no such user.
+	SetDisplayName(ctx context.Context, userID, name string) error
 	// RecordLogin notes a successful login at the given time.
 	RecordLogin(ctx context.Context, userID string, at time.Time) error
 	// DeleteUser deletes the user with their passkeys and the sessions
@@ -143,11 +145,8 @@ func NewUser(username, displayName string, now time.Time) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	displayName = strings.TrimSpace(displayName)
-	if displayName == "" {
-		displayName = name
-	}
-	if len(displayName) > MaxDisplayNameLength || !utf8.ValidString(displayName) || hasControl(displayName) {
+	displayName, err = cleanDisplayName(displayName, name)
+	if err != nil {
 		return nil, fmt.Errorf("invalid display name: at most %d bytes of text without control characters", MaxDisplayNameLength)
 	}
 	return &User{

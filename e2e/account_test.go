@@ -21,8 +21,9 @@ var signUpServer = serverConfig{name: "signup", flags: []string{"--signup", "any
 // b64url is a credential id as the Signal API names it.
 func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// TestSignalAPI: after a change on the passkeys page the browser is told
-// which passkeys the site accepts and the user's names; a login with a
+// TestSignalAPI: after a login and after a change on the passkeys page
+// the browser is told which passkeys the site accepts and the user's
+// names, and again when the display name changes; a login with a
 // passkey the site deleted tells the browser it is unknown. Each call
 // carries the RP id, the user handle and the credential ids.
 func TestSignalAPI(t *testing.T) {
@@ -46,6 +47,13 @@ func TestSignalAPI(t *testing.T) {
 	if !accepted || !details {
 		t.Fatalf("Signal API calls %+v; want the accepted passkey %s and the user's details, for rpId localhost and handle %s", tb.signalCalls(), id, handle)
 	}
+
+	// A new display name reaches the password manager.
+	tb.open("/sessions")
+	tb.typeInto("#display-name", "Signal Tester")
+	tb.click("#display-name-form button[type=submit]")
+	tb.waitJS("the Signal API told of the new name", `JSON.parse(sessionStorage.getItem('e2e-signals') || '[]').some((c) => c.name === 'signalCurrentUserDetails' && c.arg.displayName === 'Signal Tester')`)
+	tb.open("/passkeys")
 
 	// Disable and delete it here: the list goes out empty.
 	tb.click(`tr.passkey-row .js-update-passkey-status-form button`)
@@ -287,8 +295,10 @@ func TestStepUp(t *testing.T) {
 	tb.waitJS("the step-up dialog", `document.querySelector('#reauth-dialog[open]') !== null`)
 	tb.screenshots("step-up", `document.querySelector('#reauth-dialog[open]') !== null`)
 	tb.click("#reauth-passkey")
-	loggedIn = time.Now()
 	tb.waitJS("the passkey disabled after confirming", fmt.Sprintf(`location.pathname === '/passkeys' && document.querySelector('#reauth-dialog[open]') === null && (document.querySelector('%s') || {dataset: {}}).dataset.enabled === 'false'`, row))
+	// The confirmation is done by now (the window counts from the
+	// server's answer, not the click).
+	loggedIn = time.Now()
 
 	// Add another: the JSON request waits for the password, then goes on.
 	tb.outliveLogin(loggedIn)
@@ -299,8 +309,8 @@ func TestStepUp(t *testing.T) {
 	tb.waitJS("the step-up dialog", `document.querySelector('#reauth-dialog[open]') !== null`)
 	tb.typeInto("#reauth-password", testPassword)
 	tb.click("#reauth-password-submit")
-	loggedIn = time.Now()
 	tb.waitJS("the registration outcome", `document.querySelector('#registration-result .alert-success') !== null`)
+	loggedIn = time.Now()
 	tb.closeRegisterModal()
 	tb.waitJS("the new passkey in the list", rowJS("Laptop")+` !== undefined`)
 

@@ -197,6 +197,11 @@ func (m *MemoryStore) SetPasswordHash(_ context.Context, userID, hash string) er
 	return m.updateUser(userID, func(u *passkeyd.User) { u.PasswordHash = hash })
 }
 
+// SetDisplayName implements passkeyd.UserStore.
+func (m *MemoryStore) SetDisplayName(_ context.Context, userID, name string) error {
+	return m.updateUser(userID, func(u *passkeyd.User) { u.DisplayName = name })
+}
+
 // RecordLogin implements passkeyd.UserStore.
 func (m *MemoryStore) RecordLogin(_ context.Context, userID string, at time.Time) error {
 	return m.updateUser(userID, func(u *passkeyd.User) { u.LastLoginAt = stored(at) })

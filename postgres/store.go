@@ -148,6 +148,11 @@ func (d *DB) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session, e
 	return d.q.SessionByKey(ctx, key)
 }
 
+// SetDisplayName replaces the user's display name.
+func (d *DB) SetDisplayName(ctx context.Context, userID, name string) error {
+	return d.q.SetDisplayName(ctx, userID, name)
+}
+
 // SetPasswordHash replaces the user's password hash ("" removes it).
 func (d *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	return d.q.SetPasswordHash(ctx, userID, hash)

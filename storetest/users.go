@@ -88,13 +88,17 @@ func testUsernameCase(t *testing.T, s Store) {
 	}
 }
 
-// testUserUpdates checks SetPasswordHash and RecordLogin (which a host's
-// own password login calls; passkeyd's logins set it with CommitLogin).
+// testUserUpdates checks SetPasswordHash, SetDisplayName and RecordLogin
+// (which a host's own password login calls; passkeyd's logins set it with
+// CommitLogin).
 func testUserUpdates(t *testing.T, s Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "dave")
 	if err := s.SetPasswordHash(ctx, u.ID, "$argon2id$new"); err != nil {
 		t.Fatalf("SetPasswordHash: %v", err)
+	}
+	if err := s.SetDisplayName(ctx, u.ID, "Dave 🌊 デイブ"); err != nil {
+		t.Fatalf("SetDisplayName: %v", err)
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	if err := s.RecordLogin(ctx, u.ID, at); err != nil {
@@ -104,8 +108,8 @@ func testUserUpdates(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.PasswordHash != "$argon2id$new" || !got.LastLoginAt.Equal(at) {
-		t.Errorf("after updates: hash %q last login %v", got.PasswordHash, got.LastLoginAt)
+	if got.PasswordHash != "$argon2id$new" || got.DisplayName != "Dave 🌊 デイブ" || !got.LastLoginAt.Equal(at) {
+		t.Errorf("after updates: hash %q display name %q last login %v", got.PasswordHash, got.DisplayName, got.LastLoginAt)
 	}
 }
 
@@ -119,6 +123,7 @@ func testNotFound(t *testing.T, s Store) {
 	_, checks["UserByUsername(empty)"] = s.UserByUsername(ctx, "")
 	_, checks["UserByHandle"] = s.UserByHandle(ctx, []byte("nope"))
 	checks["SetPasswordHash"] = s.SetPasswordHash(ctx, "no-such-id", "x")
+	checks["SetDisplayName"] = s.SetDisplayName(ctx, "no-such-id", "x")
 	checks["RecordLogin"] = s.RecordLogin(ctx, "no-such-id", time.Now())
 	for name, err := range checks {
 		if !errors.Is(err, passkeyd.ErrNotFound) {

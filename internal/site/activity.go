@@ -20,18 +20,19 @@ type activityView struct {
 
 // eventWords say what each audit event was, for a person.
 var eventWords = map[string]string{
-	passkeyd.AuditLogin:           "Log in",
-	passkeyd.AuditLockout:         "Password login locked after too many attempts",
-	passkeyd.AuditPasskeyAdded:    "Passkey added",
-	passkeyd.AuditPasskeyRenamed:  "Passkey renamed",
-	passkeyd.AuditPasskeyDisabled: "Passkey disabled",
-	passkeyd.AuditPasskeyEnabled:  "Passkey enabled",
-	passkeyd.AuditPasskeyDeleted:  "Passkey deleted",
-	passkeyd.AuditPasswordChanged: "Password changed",
-	passkeyd.AuditSessionsEnded:   "Sessions ended",
-	passkeyd.AuditCloneWarning:    "A passkey's counter went backwards: it may have been copied",
-	passkeyd.AuditBackupEligible:  "A passkey started syncing",
-	passkeyd.AuditSignedUp:        "Account created",
+	passkeyd.AuditLogin:              "Log in",
+	passkeyd.AuditLockout:            "Password login locked after too many attempts",
+	passkeyd.AuditPasskeyAdded:       "Passkey added",
+	passkeyd.AuditPasskeyRenamed:     "Passkey renamed",
+	passkeyd.AuditPasskeyDisabled:    "Passkey disabled",
+	passkeyd.AuditPasskeyEnabled:     "Passkey enabled",
+	passkeyd.AuditPasskeyDeleted:     "Passkey deleted",
+	passkeyd.AuditPasswordChanged:    "Password changed",
+	passkeyd.AuditSessionsEnded:      "Sessions ended",
+	passkeyd.AuditCloneWarning:       "A passkey's counter went backwards: it may have been copied",
+	passkeyd.AuditBackupEligible:     "A passkey started syncing",
+	passkeyd.AuditSignedUp:           "Account created",
+	passkeyd.AuditDisplayNameChanged: "Display name changed",
 }
 
 // activityPage shows the user's newest audit events.

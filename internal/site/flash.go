@@ -18,15 +18,16 @@ const flashCookie = "passkeyd_flash"
 
 // flashMessages are the outcomes a flash can name; %s is the passkey name.
 var flashMessages = map[string][2]string{
-	"enabled":          {"Passkey “", "” enabled."},
-	"disabled":         {"Passkey “", "” disabled."},
-	"renamed":          {"Passkey renamed to “", "”."},
-	"deleted":          {"Passkey “", "” deleted."},
-	"session_ended":    {"Session ended.", ""},
-	"sessions_ended":   {"Every other session ended.", ""},
-	"password_changed": {"Password changed. Your other sessions were ended.", ""},
-	"recovered":        {"You are logged in with a recovery link, which no longer works. Add a passkey now, so that you can log in again.", ""},
-	"codes_made":       {"New recovery codes made; the old ones no longer work.", ""},
+	"enabled":              {"Passkey “", "” enabled."},
+	"disabled":             {"Passkey “", "” disabled."},
+	"renamed":              {"Passkey renamed to “", "”."},
+	"deleted":              {"Passkey “", "” deleted."},
+	"session_ended":        {"Session ended.", ""},
+	"sessions_ended":       {"Every other session ended.", ""},
+	"password_changed":     {"Password changed. Your other sessions were ended.", ""},
+	"display_name_changed": {"Display name changed.", ""},
+	"recovered":            {"You are logged in with a recovery link, which no longer works. Add a passkey now, so that you can log in again.", ""},
+	"codes_made":           {"New recovery codes made; the old ones no longer work.", ""},
 }
 
 // setFlash keeps an outcome for the next page.

@@ -9,6 +9,9 @@ import (
 // passwordFields are the password form's fields.
 var passwordFields = map[string]bool{"current_password": true, "new_password": true}
 
+// displayNameFields are the display name form's.
+var displayNameFields = map[string]bool{"display_name": true}
+
 // sessionsPage lists the user's sessions, with a way to end each other
 // one or all of them, and the password form.
 func (s *Site) sessionsPage(w http.ResponseWriter, r *http.Request) {
@@ -36,7 +39,9 @@ func (s *Site) renderSessionsPage(w http.ResponseWriter, r *http.Request, u *pas
 		return
 	}
 	p.Title, p.Flash, p.Sessions, p.CodesLeft, p.StepUp = "Sessions and security", s.popFlash(w, r), list, left, true
-	p.Scripts = []string{"passkey.js", "reauth.js"}
+	// signal.js tells the browser the user's names, as they may have
+	// just changed them here.
+	p.Scripts = []string{"passkey.js", "reauth.js", "signal.js"}
 	s.render(w, r, status, "sessions", p)
 }
 
@@ -125,6 +130,11 @@ func (s *Site) endSession(w http.ResponseWriter, r *http.Request, u *passkeyd.Us
 
 func (s *Site) endOtherSessions(_ http.ResponseWriter, r *http.Request, u *passkeyd.User) (string, error) {
 	return "sessions_ended", s.deps.Passkeys.EndOtherSessions(r, u)
+}
+
+func (s *Site) setDisplayName(_ http.ResponseWriter, r *http.Request, u *passkeyd.User) (string, error) {
+	_, err := s.deps.Passkeys.SetDisplayName(r, u, r.PostForm.Get("display_name"))
+	return "display_name_changed", err
 }
 
 func (s *Site) changePassword(_ http.ResponseWriter, r *http.Request, u *passkeyd.User) (string, error) {

@@ -48,3 +48,39 @@ func TestSessionsPage(t *testing.T) {
 	ts.assertAnonymous(t, tablet)
 	ts.login(t, ts.client(t), "erin", "brand new password")
 }
+
+// The display name form changes the name the site and the user's passkeys
+// show; a bad one is the form again with the error, and changes nothing.
+func TestDisplayNameForm(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testOpts{})
+	ts.addUser(t, "fumiko", "correct horse battery")
+	c := ts.client(t)
+	ts.login(t, c, "fumiko", "correct horse battery")
+
+	for _, tc := range []struct {
+		name, form string
+		status     int
+		want       string
+	}{
+		{"a new name", "display_name=%E6%96%87%E5%AD%90", http.StatusSeeOther, "文子"},
+		{"too long", "display_name=" + strings.Repeat("x", 151), http.StatusBadRequest, "文子"},
+		{"a control character", "display_name=a%07b", http.StatusBadRequest, "文子"},
+		{"a field twice", "display_name=a&display_name=b", http.StatusBadRequest, "文子"},
+		{"empty: the username", "display_name=", http.StatusSeeOther, "fumiko"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ts.postForm(t, c, "/display-name", tc.form)
+			if r.StatusCode != tc.status {
+				t.Fatalf("%d, want %d: %s", r.StatusCode, tc.status, r.body)
+			}
+			if tc.status != http.StatusSeeOther && len(find(r.body, "div", "id", "sessions-error")) != 1 {
+				t.Error("the form again without #sessions-error")
+			}
+			inputs := find(ts.get(t, c, "/sessions").body, "input", "id", "display-name")
+			if len(inputs) != 1 || inputs[0].attrs["value"] != tc.want {
+				t.Errorf("#display-name %+v, want the value %q", inputs, tc.want)
+			}
+		})
+	}
+}

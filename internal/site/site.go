@@ -133,6 +133,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("POST /sessions/{id}/end", s.sessionsAction(noFields, s.endSession))
 	pages.HandleFunc("POST /sessions/logout-others", s.sessionsAction(noFields, s.endOtherSessions))
 	pages.HandleFunc("POST /password", s.sessionsAction(passwordFields, s.changePassword))
+	pages.HandleFunc("POST /display-name", s.sessionsAction(displayNameFields, s.setDisplayName))
 	pages.HandleFunc("POST /recovery-codes", s.newRecoveryCodes)
 	pages.HandleFunc("POST /passkeys/{id}/toggle", s.passkeyAction(s.togglePasskey, noFields, true))
 	pages.HandleFunc("POST /passkeys/{id}/rename", s.passkeyAction(s.renamePasskey, renameFields, false))

@@ -121,6 +121,11 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string) error 
 	return s.updateOne(ctx, "set password", `UPDATE passkeyd_users SET password_hash = $1 WHERE id = $2`, hash, userID)
 }
 
+// SetDisplayName implements passkeyd.UserStore.
+func (s *Store) SetDisplayName(ctx context.Context, userID, name string) error {
+	return s.updateOne(ctx, "set display name", `UPDATE passkeyd_users SET display_name = $1 WHERE id = $2`, name, userID)
+}
+
 // RecordLogin implements passkeyd.UserStore.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) error {
 	return s.updateOne(ctx, "record login", `UPDATE passkeyd_users SET last_login_at = $1 WHERE id = $2`, micros(at), userID)
