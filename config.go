@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/passkeyd/passkeyd/locale"
 )
 
 // Attachment values for Config.Attachment.
@@ -100,6 +102,11 @@ type Config struct {
 	// Logger receives security events (possible cloned authenticators,
 	// backup flag changes). Nil discards them.
 	Logger *slog.Logger
+	// Messages are the languages answers are given in: JSON errors'
+	// messages, and the pages of a site built on the Service. Nil: the
+	// ones passkeyd embeds (locale.New), each request's chosen by its
+	// passkeyd_lang cookie, then its Accept-Language.
+	Messages *locale.Catalog
 }
 
 // Bounds of Config.CeremonyTTL.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/passkeyd/passkeyd/locale"
 )
 
 // Error is a failure that a client can be told about: a stable,
@@ -30,12 +32,57 @@ type Error struct {
 	// RetryAfter, when set, is how long the client should wait before it
 	// tries again (a limit was reached): HTTP says it in Retry-After.
 	RetryAfter time.Duration
+	// texts are Message's sentences as the message catalog knows them,
+	// so that LocalizedMessage can say them in another language.
+	texts []text
 }
+
+// text is one sentence of a message: its English template, the id of
+// its translations (package locale), and what fills its {{.Fields}}.
+type text struct {
+	template string
+	data     map[string]any
+}
+
+// msg marks an English text that is said to people, for the catalog's
+// tests to find; it returns the text.
+func msg(english string) string { return english }
 
 // NewError returns an *Error with the given code and message. The code
 // must be one of docs/api.md's, so that it has an HTTP status.
 func NewError(code, message string) *Error {
-	return &Error{Code: code, Message: message}
+	return &Error{Code: code, Message: message, texts: []text{{template: message}}}
+}
+
+// withTexts returns a copy of e whose message is the given sentences.
+func (e *Error) withTexts(texts ...text) *Error {
+	c := *e
+	c.texts = texts
+	parts := make([]string, len(texts))
+	for i, t := range texts {
+		parts[i] = locale.English(t.template, t.data)
+	}
+	c.Message = strings.Join(parts, " ")
+	return &c
+}
+
+// LocalizedMessage is e's message in l's language (English when l is
+// nil). A message that was set by hand rather than by NewError stays as
+// it is.
+func (e *Error) LocalizedMessage(l *locale.Localizer) string {
+	if l == nil || len(e.texts) == 0 {
+		return e.Message
+	}
+	english := make([]string, len(e.texts))
+	parts := make([]string, len(e.texts))
+	for i, t := range e.texts {
+		english[i] = locale.English(t.template, t.data)
+		parts[i] = l.T(t.template, t.data)
+	}
+	if strings.Join(english, " ") != e.Message {
+		return e.Message
+	}
+	return l.Join(parts)
 }
 
 // Wrap returns a copy of e that carries cause, so logs can say what
@@ -127,6 +174,7 @@ var statusOfCode = map[string]int{
 	"username_taken":       http.StatusConflict,
 	"invalid_username":     http.StatusBadRequest,
 	"invalid_display_name": http.StatusBadRequest,
+	"unknown_language":     http.StatusBadRequest,
 	"names_not_kept":       http.StatusNotFound,
 	"weak_password":        http.StatusBadRequest,
 	"wrong_password":       http.StatusForbidden,
@@ -210,11 +258,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError writes err as a JSON error answer {"error","message"} with
 // the given status, and logs it (see LogFailure).
-func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, status int, err error) {
-	e := Classify(err)
-	LogFailure(log, r, status, err)
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	LogFailure(s.log, r, status, err)
 	SetRetryAfter(w, err)
-	writeJSON(w, status, errorBody{Error: e.Code, Message: e.Message})
+	l := s.Localizer(r)
+	w.Header().Set("Content-Language", l.Lang())
+	writeJSON(w, status, errorBody{Error: Classify(err).Code, Message: Classify(err).LocalizedMessage(l)})
 }
 
 // LogFailure logs a request's failure at the level it deserves: a fault
@@ -251,7 +300,20 @@ func SetRetryAfter(w http.ResponseWriter, err error) {
 // WriteError answers r with err as a JSON error, its status from the one
 // table, and logs it through the Service's logger when the fault is ours.
 func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(s.log, w, r, HTTPStatus(err), err)
+	s.writeError(w, r, HTTPStatus(err), err)
+}
+
+// Localizer speaks the language of r: Config.Messages's choice for it.
+func (s *Service) Localizer(r *http.Request) *locale.Localizer {
+	return s.messages.ForRequest(r)
+}
+
+// Messages is the catalog of the languages the Service speaks.
+func (s *Service) Messages() *locale.Catalog { return s.messages }
+
+// ErrorMessage is what a person is told of err, in r's language.
+func (s *Service) ErrorMessage(r *http.Request, err error) string {
+	return Classify(err).LocalizedMessage(s.Localizer(r))
 }
 
 // isUnavailable reports whether err means the database could not be

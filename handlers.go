@@ -36,7 +36,7 @@ var (
 	ErrPasskeyNotFound = NewError("passkey_not_found", "There is no such passkey.")
 	errDeleteEnabled   = NewError("passkey_enabled", "Disable the passkey before you delete it.")
 	errInvalidJSON     = NewError("invalid_json", "The request body is not valid JSON.")
-	errInvalidName     = NewError("invalid_name", fmt.Sprintf("A passkey name is text of at most %d characters.", MaxPasskeyNameLength))
+	errInvalidName     = NewError("invalid_name", "").withTexts(text{template: msg("A passkey name is text of at most {{.Max}} characters."), data: map[string]any{"Max": MaxPasskeyNameLength}})
 	errInvalidPage     = NewError("invalid_page", "The page must be a whole number from 1.")
 	errJSONType        = NewError("unsupported_media_type", "The request body must be sent as application/json.")
 )
@@ -105,7 +105,7 @@ func (s *Service) api(need userNeed, h apiFunc) http.Handler {
 // every refusal with 401.
 func (s *Service) apiWith(need userNeed, status func(error) int, h apiFunc) http.Handler {
 	fail := func(w http.ResponseWriter, r *http.Request, err error) {
-		writeError(s.log, w, r, status(err), err)
+		s.writeError(w, r, status(err), err)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -559,18 +559,22 @@ func DecodeJSON(r *http.Request, v any) error {
 	known := jsonFieldNames(v)
 	for _, name := range slices.Sorted(maps.Keys(members)) {
 		if !known[name] {
-			e := errInvalidJSON.Wrap(fmt.Errorf("unknown member %q", name))
+			e := errInvalidJSON.Wrap(fmt.Errorf("unknown member %q", name)).withTexts(text{
+				template: msg("The request has a field this API does not know: {{.Field}}."),
+				data:     map[string]any{"Field": strconv.Quote(truncateRunes(name, 40))},
+			})
 			e.Code = "unknown_field"
-			e.Message = fmt.Sprintf("The request has a field this API does not know: %q.", truncateRunes(name, 40))
 			return e
 		}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			e := errInvalidJSON.Wrap(err)
+			e := errInvalidJSON.Wrap(err).withTexts(text{
+				template: msg("The field {{.Field}} has the wrong type: want {{.Type}}."),
+				data:     map[string]any{"Field": strconv.Quote(typeErr.Field), "Type": typeErr.Type.String()},
+			})
 			e.Code = "invalid_type"
-			e.Message = fmt.Sprintf("The field %q has the wrong type: want %s.", typeErr.Field, typeErr.Type)
 			return e
 		}
 		return errInvalidJSON.Wrap(err)

@@ -256,7 +256,7 @@ func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response [
 		// A passkey that verified its user before does so every time:
 		// one that stops may be a copy, or a device whose lock was
 		// taken off.
-		return nil, p, refusedFor(errLoginFailed, "This passkey verified it was you (a PIN, fingerprint or face) before, and did not this time.")
+		return nil, p, refusedFor(errLoginFailed, msg("This passkey verified it was you (a PIN, fingerprint or face) before, and did not this time."))
 	}
 	now := s.now().UTC()
 	updated := *p

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -193,22 +192,29 @@ func (s *Service) auditPassword(ctx context.Context, username, event, reason str
 
 // tooManyAttempts is too_many_attempts, retried after d.
 func tooManyAttempts(d time.Duration) *Error {
-	e := errTooManyAttempts.Wrap(nil)
-	e.RetryAfter = max(d, time.Second)
-	e.Message = fmt.Sprintf("Too many password attempts for this username. Try again in %s, or log in with a passkey.", roundUp(e.RetryAfter))
+	d = max(d, time.Second)
+	e := errTooManyAttempts.Wrap(nil).withTexts(retryText(d))
+	e.RetryAfter = d
 	return e
 }
 
-// roundUp says d in whole minutes, or seconds under a minute.
-func roundUp(d time.Duration) string {
+// retryText says when to try again after too many password attempts:
+// in whole minutes, or seconds under a minute.
+func retryText(d time.Duration) text {
 	if d < time.Minute {
-		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+		return text{
+			template: msg("Too many password attempts for this username. Try again in {{.Seconds}} seconds, or log in with a passkey."),
+			data:     map[string]any{"Seconds": int((d + time.Second - 1) / time.Second)},
+		}
 	}
 	m := int((d + time.Minute - 1) / time.Minute)
 	if m == 1 {
-		return "1 minute"
+		return text{template: msg("Too many password attempts for this username. Try again in 1 minute, or log in with a passkey.")}
 	}
-	return fmt.Sprintf("%d minutes", m)
+	return text{
+		template: msg("Too many password attempts for this username. Try again in {{.Minutes}} minutes, or log in with a passkey."),
+		data:     map[string]any{"Minutes": m},
+	}
 }
 
 // attemptKey is the key attempts are counted under: a hash of its parts,

@@ -11,7 +11,7 @@ import (
 var (
 	// errInvalidDisplayName refuses a display name that is too long or
 	// not text to show.
-	errInvalidDisplayName = NewError("invalid_display_name", fmt.Sprintf("A display name is at most %d bytes of text.", MaxDisplayNameLength))
+	errInvalidDisplayName = NewError("invalid_display_name", "").withTexts(text{template: msg("A display name is at most {{.Max}} bytes of text."), data: map[string]any{"Max": MaxDisplayNameLength}})
 	// errNamesNotKept answers a name change where the app keeps its users
 	// itself.
 	errNamesNotKept = NewError("names_not_kept", "This site keeps its users itself; passkeyd cannot change their names.")

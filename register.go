@@ -248,7 +248,7 @@ const minRSABits = 2048
 
 var (
 	errBadPublicKey  = NewError("registration_failed", "The passkey's public key is not a valid key of the algorithm it names.")
-	errBadTransports = NewError("registration_failed", fmt.Sprintf("The passkey names transports WebAuthn does not define, or more than %d.", maxTransports))
+	errBadTransports = NewError("registration_failed", "").withTexts(text{template: msg("The passkey names transports WebAuthn does not define, or more than {{.Max}}."), data: map[string]any{"Max": maxTransports}})
 	errTooManyKeys   = NewError("too_many_passkeys", "You have as many passkeys as an account may have. Delete one you no longer use first.")
 )
 

@@ -16,7 +16,7 @@ var errNoRelatedOrigins = NewError("not_found", "This site lists no related orig
 // the related ones.
 func (s *Service) handleRelatedOrigins(w http.ResponseWriter, r *http.Request) {
 	if len(s.cfg.RelatedOrigins) == 0 {
-		writeError(s.log, w, r, http.StatusNotFound, errNoRelatedOrigins)
+		s.writeError(w, r, http.StatusNotFound, errNoRelatedOrigins)
 		return
 	}
 	origins := slices.Concat(s.cfg.Origins, s.cfg.RelatedOrigins)

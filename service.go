@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/passkeyd/passkeyd/locale"
 )
 
 // PasskeyOwnerLookup is what a Users may also do when it is the
@@ -69,6 +71,7 @@ type Service struct {
 	sealer    *sealer
 	platforms *platformDetector
 	providers *providers
+	messages  *locale.Catalog
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -117,8 +120,14 @@ func NewService(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	messages := cfg.Messages
+	if messages == nil {
+		if messages, err = locale.New(""); err != nil {
+			return nil, fmt.Errorf("passkeyd: %w", err)
+		}
+	}
 	s := &Service{
-		cfg: cfg, webauthn: wa, users: deps.Users, store: deps.Store, passwords: deps.Passwords,
+		messages: messages, cfg: cfg, webauthn: wa, users: deps.Users, store: deps.Store, passwords: deps.Passwords,
 		secure: ServedOverHTTPS(cfg.Origins), addresses: newAddressLimiter(cfg), metrics: cfg.Metrics, platforms: platforms, providers: providers, log: cfg.Logger, now: cfg.Now,
 	}
 	if deps.AppSessions != nil {

@@ -23,8 +23,11 @@ const (
 var (
 	errSignUpClosed    = NewError("signup_closed", "This site does not take new accounts this way.")
 	errUsernameTaken   = NewError("username_taken", "That username is taken. Choose another.")
-	errInvalidUsername = NewError("invalid_username", fmt.Sprintf("A username is 1 to %d characters of text, and a display name at most %d.", MaxUsernameLength, MaxDisplayNameLength))
-	errWeakPassword    = NewError("weak_password", "A password is 8 characters or more (at most 1024 bytes).")
+	errInvalidUsername = NewError("invalid_username", "").withTexts(text{
+		template: msg("A username is 1 to {{.MaxUsername}} characters of text, and a display name at most {{.MaxDisplayName}}."),
+		data:     map[string]any{"MaxUsername": MaxUsernameLength, "MaxDisplayName": MaxDisplayNameLength},
+	})
+	errWeakPassword = NewError("weak_password", "A password is 8 characters or more (at most 1024 bytes) of text without NUL characters.")
 )
 
 // PasswordHasher is what Deps.Passwords may also do so that users can
@@ -38,9 +41,7 @@ type PasswordHasher interface {
 // (password.ValidatePolicy) and hashes it.
 func (h *hashedPasswords) HashPassword(ctx context.Context, pw string) (string, error) {
 	if err := password.ValidatePolicy(pw); err != nil {
-		e := errWeakPassword.Wrap(err)
-		e.Message = errWeakPassword.Message + " (" + err.Error() + ")"
-		return "", e
+		return "", errWeakPassword.Wrap(err)
 	}
 	return h.hasher.Hash(ctx, pw)
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"slices"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -88,18 +89,16 @@ func (s *Service) authenticatorProblem(ad protocol.AuthenticatorData, uv protoco
 	rpIDHash := sha256.Sum256([]byte(s.cfg.RPID))
 	switch {
 	case !bytes.Equal(ad.RPIDHash, rpIDHash[:]):
-		return "The passkey was made for another site."
+		return msg("The passkey was made for another site.")
 	case !ad.Flags.HasUserPresent():
-		return "The authenticator did not confirm that you were present (a touch or a click)."
+		return msg("The authenticator did not confirm that you were present (a touch or a click).")
 	case uv == protocol.VerificationRequired && !ad.Flags.HasUserVerified():
-		return "This site requires your device to verify it is you (a PIN, fingerprint or face), and it did not."
+		return msg("This site requires your device to verify it is you (a PIN, fingerprint or face), and it did not.")
 	}
 	return ""
 }
 
 // refusedFor returns e saying why the authenticator's data is refused.
 func refusedFor(e *Error, problem string) *Error {
-	out := e.Wrap(errors.New(problem))
-	out.Message = e.Message + " " + problem
-	return out
+	return e.Wrap(errors.New(problem)).withTexts(slices.Concat(e.texts, []text{{template: problem}})...)
 }

@@ -107,6 +107,26 @@ const PasskeyAPI = {};
     };
   };
 
+  // ---- words in the page's language ----
+  // t says an English text in the page's language, from the translations
+  // the page carries (<meta name="passkeyd-messages">, English to
+  // translation; none: English), and fills in its {{.Field}}s from data.
+  let messages = null;
+  const t = (english, data) => {
+    if (messages === null) {
+      messages = {};
+      const meta = document.querySelector('meta[name="passkeyd-messages"]');
+      try {
+        messages = (meta && JSON.parse(meta.content)) || {};
+      } catch (e) {
+        messages = {};
+      }
+    }
+    const text = Object.prototype.hasOwnProperty.call(messages, english) ? messages[english] : english;
+    return text.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (m, field) => (data && field in data ? String(data[field]) : m));
+  };
+  PasskeyAPI.t = t;
+
   // ---- errors in words ----
   // A PasskeyError carries a machine code and a message for people.
   class PasskeyError extends Error {
@@ -124,20 +144,25 @@ const PasskeyAPI = {};
     switch (err && err.name) {
       case 'NotAllowedError':
         return new PasskeyError('cancelled', registering
-          ? 'The passkey was not created: the request was cancelled or timed out.'
-          : 'No passkey was used: the request was cancelled, timed out, or no passkey for this site is on this device.');
+          ? t('The passkey was not created: the request was cancelled or timed out.')
+          : t('No passkey was used: the request was cancelled, timed out, or no passkey for this site is on this device.'));
       case 'AbortError':
-        return new PasskeyError('aborted', 'The passkey request was stopped.');
+        return new PasskeyError('aborted', t('The passkey request was stopped.'));
       case 'InvalidStateError':
-        return new PasskeyError('exists', 'This device already holds a passkey for your account.');
+        return new PasskeyError('exists', t('This device already holds a passkey for your account.'));
       case 'SecurityError':
-        return new PasskeyError('insecure', 'Passkeys cannot be used on this address. Open the site at its proper https address.');
+        return new PasskeyError('insecure', t('Passkeys cannot be used on this address. Open the site at its proper https address.'));
+      case 'ConstraintError':
+        return new PasskeyError('no_verification', t('This site needs your device to verify it is you (a PIN, fingerprint or face), and this device cannot.'));
+      case 'NotReadableError':
+      case 'UnknownError':
+        return new PasskeyError('authenticator', t('The authenticator could not be used. Try again, or use another passkey.'));
       case 'NotSupportedError':
-        return new PasskeyError('unsupported', 'This device has no authenticator that supports the passkey settings of this site.');
+        return new PasskeyError('unsupported', t('This device has no authenticator that supports the passkey settings of this site.'));
       case 'TypeError':
-        return new PasskeyError('network', 'The server could not be reached, or it sent something unexpected. Check your connection and try again.');
+        return new PasskeyError('network', t('The server could not be reached, or it sent something unexpected. Check your connection and try again.'));
       default:
-        return new PasskeyError('error', (err && err.message) || 'Something went wrong with the passkey.');
+        return new PasskeyError('error', t('Something went wrong with the passkey.'));
     }
   };
 
@@ -148,7 +173,7 @@ const PasskeyAPI = {};
     body: JSON.stringify(body || {}),
   }).then((response) => response.json().catch(() => ({})).then((data) => {
     if (!response.ok) {
-      throw new PasskeyError(data.error || 'server', data.message || ('The server refused the request (' + response.status + ').'));
+      throw new PasskeyError(data.error || 'server', data.message || t('The server refused the request ({{.Status}}).', { Status: response.status }));
     }
     return data;
   }));
@@ -158,7 +183,7 @@ const PasskeyAPI = {};
     headers: { 'Accept': 'application/json' },
   }).then((response) => response.json().catch(() => ({})).then((data) => {
     if (!response.ok) {
-      throw new PasskeyError(data.error || 'server', data.message || ('The server refused the request (' + response.status + ').'));
+      throw new PasskeyError(data.error || 'server', data.message || t('The server refused the request ({{.Status}}).', { Status: response.status }));
     }
     return data;
   }));
@@ -197,12 +222,12 @@ const PasskeyAPI = {};
   // passkeys in the username field's autofill (conditional UI).
   PasskeyAPI.CheckConditionalUI = (callback) => {
     if (!supported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== 'function') {
-      callback(false, new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.'));
+      callback(false, new PasskeyError('unsupported', t('This browser cannot offer passkeys in autofill.')));
       return;
     }
     PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
       conditionalAvailable = available;
-      callback(available, available ? null : new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.'));
+      callback(available, available ? null : new PasskeyError('unsupported', t('This browser cannot offer passkeys in autofill.')));
     }).catch((err) => callback(false, describe(err, false)));
   };
 
@@ -210,11 +235,11 @@ const PasskeyAPI = {};
   // authenticator that verifies the user (Touch ID, Windows Hello, …).
   PasskeyAPI.CheckPasskeys = (callback) => {
     if (!supported() || typeof PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable !== 'function') {
-      callback(false, new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      callback(false, new PasskeyError('unsupported', t('This browser does not support passkeys.')));
       return;
     }
     PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().then((available) => {
-      callback(available, available ? null : new PasskeyError('unsupported', 'This device has no built-in passkey support; a phone or security key may still work.'));
+      callback(available, available ? null : new PasskeyError('unsupported', t('This device has no built-in passkey support; a phone or security key may still work.')));
     }).catch((err) => callback(false, describe(err, false)));
   };
 
@@ -231,7 +256,7 @@ const PasskeyAPI = {};
   // and calls back (true, message, passkey) or (false, message, error).
   PasskeyAPI.RegisterPasskey = (keyName, callback) => {
     if (!supported()) {
-      callback(false, 'This browser does not support passkeys.', new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      callback(false, t('This browser does not support passkeys.'), new PasskeyError('unsupported', t('This browser does not support passkeys.')));
       return;
     }
     PasskeyAPI.CancelConditionalUI();
@@ -242,7 +267,7 @@ const PasskeyAPI = {};
       body.name = keyName || '';
       return postJSON('/passkeys/register/finish', body);
     }).then((data) => {
-      callback(true, 'Passkey “' + data.passkey.name + '” created.', data.passkey);
+      callback(true, t('Passkey “{{.Name}}” created.', { Name: data.passkey.name }), data.passkey);
     }).catch((err) => {
       const e = describe(err, true);
       callback(false, e.message, e);
@@ -260,11 +285,11 @@ const PasskeyAPI = {};
   PasskeyAPI.Authentication = (callback, options) => {
     const conditional = Boolean(options && options.conditional);
     if (!supported()) {
-      callback(false, new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      callback(false, new PasskeyError('unsupported', t('This browser does not support passkeys.')));
       return;
     }
     if (conditional && !conditionalAvailable) {
-      callback(false, new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.'));
+      callback(false, new PasskeyError('unsupported', t('This browser cannot offer passkeys in autofill.')));
       return;
     }
     PasskeyAPI.CancelConditionalUI();
@@ -279,7 +304,7 @@ const PasskeyAPI = {};
       const request = { publicKey: requestOptions(data.publicKey) };
       if (controller) {
         if (controller.signal.aborted) {
-          throw new PasskeyError('aborted', 'The passkey request was stopped.');
+          throw new PasskeyError('aborted', t('The passkey request was stopped.'));
         }
         request.mediation = 'conditional';
         request.signal = controller.signal;
@@ -290,7 +315,7 @@ const PasskeyAPI = {};
         conditionalController = null;
       }
       if (!assertion) {
-        throw new PasskeyError('cancelled', 'No passkey was used.');
+        throw new PasskeyError('cancelled', t('No passkey was used.'));
       }
       callback(true, credentialJSON(assertion));
     }).catch((err) => {
@@ -420,7 +445,7 @@ const PasskeyAPI = {};
   // rejects with a PasskeyError (username_taken, signup_closed, …).
   PasskeyAPI.SignUp = (username, displayName) => {
     if (!supported()) {
-      return Promise.reject(new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      return Promise.reject(new PasskeyError('unsupported', t('This browser does not support passkeys.')));
     }
     PasskeyAPI.CancelConditionalUI();
     return postJSON('/signup/begin', { username: username, display_name: displayName || '' })
@@ -467,7 +492,7 @@ const PasskeyAPI = {};
     if (options && typeof options.password === 'string') {
       done = postJSON('/reauth/password', { password: options.password });
     } else if (!supported()) {
-      done = Promise.reject(new PasskeyError('unsupported', 'This browser does not support passkeys.'));
+      done = Promise.reject(new PasskeyError('unsupported', t('This browser does not support passkeys.')));
     } else {
       done = postJSON('/reauth/begin')
         .then((data) => navigator.credentials.get({ publicKey: requestOptions(data.publicKey) }))

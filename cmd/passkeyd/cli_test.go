@@ -736,3 +736,33 @@ func TestUserRecover(t *testing.T) {
 		t.Errorf("recover of an unknown user: exit %d", r.code)
 	}
 }
+
+// TestForcedLanguage: --lang ja answers every request in Japanese, pages
+// and JSON errors alike, whatever the browser asks for.
+func TestForcedLanguage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, runOpts{dir: dir}, "serve", "--addr", "127.0.0.1:0", "--tls", "off", "--lang", "ja", "--db", "sqlite:"+filepath.Join(dir, "lang.db"))
+	for _, tc := range []struct{ path, want string }{
+		{"/login", `<html lang="ja">`},
+		{"/api/passkeys", "先にログインしてください。"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, srv.base+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept-Language", "en-US,en")
+		resp, err := srv.client(nil).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s with --lang ja: no %q in\n%.300s", tc.path, tc.want, body)
+		}
+	}
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}

@@ -148,6 +148,7 @@ func TestParseServeFlagsErrors(t *testing.T) {
 		{"tls", []string{"--tls", "on"}, nil},
 		{"signup", []string{"--signup", "open"}, nil},
 		{"reauth window", []string{"--reauth-window", "500ms"}, nil},
+		{"language", []string{"--lang", "fr"}, nil},
 		{"related origin on the rp id", []string{"--rp-id", "example.com", "--related-origin", "https://login.example.com"}, nil},
 		{"related origin not an origin", []string{"--related-origin", "example.co.jp"}, nil},
 		{"tls with one file", []string{"--tls", "cert.pem,"}, nil},

@@ -20,6 +20,7 @@ import (
 	"github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/internal/backend"
 	"github.com/passkeyd/passkeyd/internal/site"
+	"github.com/passkeyd/passkeyd/locale"
 	"github.com/passkeyd/passkeyd/password"
 	"github.com/passkeyd/passkeyd/redis"
 	goredis "github.com/redis/go-redis/v9"
@@ -63,6 +64,8 @@ type serveConfig struct {
 	rpID, rpName       string
 	origins            stringList
 	relatedOrigins     stringList
+	lang               string
+	messages           *locale.Catalog
 	trustedProxies     stringList
 	proxies            []netip.Prefix
 	clientRate         float64
@@ -103,6 +106,7 @@ func parseServeFlags(e env, args []string) (*serveConfig, error) {
 	fs.IntVar(&c.maxConns, "max-conns", 0, "most connections open at once (default 10000, or fewer when the file limit is lower)")
 	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", defaultMaxConnsPerAddr, "most connections one client address may hold open (a --trusted-proxy has no limit)")
 	fs.Var(&c.origins, "origin", "allowed origin, repeatable (default: derived from --addr, --rp-id and --tls)")
+	fs.StringVar(&c.lang, "lang", "", "the one language of every page and answer (en, ja); empty: each visitor's, from their choice or their browser")
 	fs.Var(&c.relatedOrigins, "related-origin", "origin on another domain whose pages may use this site's passkeys, repeatable: listed at /.well-known/webauthn and accepted at login")
 	fs.StringVar(&c.tls, "tls", "auto", "auto (self-signed localhost certificate kept in ./tls/), off, or CERT,KEY")
 	fs.StringVar(&c.attachment, "attachment", "any", "authenticator attachment: platform, cross-platform or any")
@@ -227,6 +231,11 @@ func (c *serveConfig) check() error {
 			return usagef("--related-origin %q: %v", o, err)
 		}
 	}
+	messages, err := locale.New(c.lang)
+	if err != nil {
+		return usagef("--lang %q: %v", c.lang, err)
+	}
+	c.messages = messages
 	return nil
 }
 
@@ -334,6 +343,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		RPName:             c.rpName,
 		Origins:            origins,
 		RelatedOrigins:     c.relatedOrigins,
+		Messages:           c.messages,
 		Attachment:         c.attachment,
 		UserVerification:   c.userVerification,
 		CeremonyTTL:        c.ceremonyTTL,

@@ -20,19 +20,19 @@ type activityView struct {
 
 // eventWords say what each audit event was, for a person.
 var eventWords = map[string]string{
-	passkeyd.AuditLogin:              "Log in",
-	passkeyd.AuditLockout:            "Password login locked after too many attempts",
-	passkeyd.AuditPasskeyAdded:       "Passkey added",
-	passkeyd.AuditPasskeyRenamed:     "Passkey renamed",
-	passkeyd.AuditPasskeyDisabled:    "Passkey disabled",
-	passkeyd.AuditPasskeyEnabled:     "Passkey enabled",
-	passkeyd.AuditPasskeyDeleted:     "Passkey deleted",
-	passkeyd.AuditPasswordChanged:    "Password changed",
-	passkeyd.AuditSessionsEnded:      "Sessions ended",
-	passkeyd.AuditCloneWarning:       "A passkey's counter went backwards: it may have been copied",
-	passkeyd.AuditBackupEligible:     "A passkey started syncing",
-	passkeyd.AuditSignedUp:           "Account created",
-	passkeyd.AuditDisplayNameChanged: "Display name changed",
+	passkeyd.AuditLogin:              msg("Log in"),
+	passkeyd.AuditLockout:            msg("Password login locked after too many attempts"),
+	passkeyd.AuditPasskeyAdded:       msg("Passkey added"),
+	passkeyd.AuditPasskeyRenamed:     msg("Passkey renamed"),
+	passkeyd.AuditPasskeyDisabled:    msg("Passkey disabled"),
+	passkeyd.AuditPasskeyEnabled:     msg("Passkey enabled"),
+	passkeyd.AuditPasskeyDeleted:     msg("Passkey deleted"),
+	passkeyd.AuditPasswordChanged:    msg("Password changed"),
+	passkeyd.AuditSessionsEnded:      msg("Sessions ended"),
+	passkeyd.AuditCloneWarning:       msg("A passkey's counter went backwards: it may have been copied"),
+	passkeyd.AuditBackupEligible:     msg("A passkey started syncing"),
+	passkeyd.AuditSignedUp:           msg("Account created"),
+	passkeyd.AuditDisplayNameChanged: msg("Display name changed"),
 }
 
 // activityPage shows the user's newest audit events.
@@ -52,10 +52,15 @@ func (s *Site) activityPage(w http.ResponseWriter, r *http.Request) {
 		if what == "" {
 			what = e.Event
 		}
-		if e.Event == passkeyd.AuditLogin && e.Method != "" {
-			what += " with " + map[string]string{"passkey": "a passkey", "password": "your password"}[e.Method]
+		if e.Event == passkeyd.AuditLogin {
+			switch e.Method {
+			case "passkey":
+				what = msg("Log in with a passkey")
+			case "password":
+				what = msg("Log in with your password")
+			}
 		}
 		views[i] = activityView{At: e.At, Event: e.Event, Outcome: e.Outcome, What: what, Platform: e.Platform, Address: e.Address}
 	}
-	s.render(w, r, http.StatusOK, "activity", page{Title: "Recent activity", Login: lv, Activity: views})
+	s.render(w, r, http.StatusOK, "activity", page{Title: msg("Recent activity"), Login: lv, Activity: views})
 }

@@ -32,10 +32,41 @@ func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Site) failPage(w http.ResponseWriter, r *http.Request, status int, err error) {
 	e := passkeyd.Classify(err)
 	passkeyd.LogFailure(s.log, r, status, err)
-	s.render(w, r, status, "error", page{Title: http.StatusText(status), Error: e.Message})
+	s.render(w, r, status, "error", page{Title: statusTitle(status), Error: e.LocalizedMessage(s.deps.Passkeys.Localizer(r))})
 }
 
 // wantsJSON reports whether the request is for the JSON API.
 func wantsJSON(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/api/")
+}
+
+// statusTitle names an error page by its status, in English (the
+// catalog's id).
+func statusTitle(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return msg("Bad request")
+	case http.StatusUnauthorized:
+		return msg("Not logged in")
+	case http.StatusForbidden:
+		return msg("Not allowed")
+	case http.StatusNotFound:
+		return msg("Page not found")
+	case http.StatusMethodNotAllowed:
+		return msg("Method not allowed")
+	case http.StatusConflict:
+		return msg("Conflict")
+	case http.StatusRequestEntityTooLarge:
+		return msg("Request too large")
+	case http.StatusUnsupportedMediaType:
+		return msg("Unsupported request")
+	case http.StatusTooManyRequests:
+		return msg("Too many requests")
+	case http.StatusServiceUnavailable:
+		return msg("Temporarily unavailable")
+	}
+	if status >= 500 {
+		return msg("Something went wrong")
+	}
+	return msg("Error")
 }

@@ -16,18 +16,19 @@ import (
 // say no more than "Passkey “X” renamed".
 const flashCookie = "passkeyd_flash"
 
-// flashMessages are the outcomes a flash can name; %s is the passkey name.
-var flashMessages = map[string][2]string{
-	"enabled":              {"Passkey “", "” enabled."},
-	"disabled":             {"Passkey “", "” disabled."},
-	"renamed":              {"Passkey renamed to “", "”."},
-	"deleted":              {"Passkey “", "” deleted."},
-	"session_ended":        {"Session ended.", ""},
-	"sessions_ended":       {"Every other session ended.", ""},
-	"password_changed":     {"Password changed. Your other sessions were ended.", ""},
-	"display_name_changed": {"Display name changed.", ""},
-	"recovered":            {"You are logged in with a recovery link, which no longer works. Add a passkey now, so that you can log in again.", ""},
-	"codes_made":           {"New recovery codes made; the old ones no longer work.", ""},
+// flashMessages are the outcomes a flash can name, in English (the
+// catalog's ids); {{.Name}} is the passkey's name.
+var flashMessages = map[string]string{
+	"enabled":              msg("Passkey “{{.Name}}” enabled."),
+	"disabled":             msg("Passkey “{{.Name}}” disabled."),
+	"renamed":              msg("Passkey renamed to “{{.Name}}”."),
+	"deleted":              msg("Passkey “{{.Name}}” deleted."),
+	"session_ended":        msg("Session ended."),
+	"sessions_ended":       msg("Every other session ended."),
+	"password_changed":     msg("Password changed. Your other sessions were ended."),
+	"display_name_changed": msg("Display name changed."),
+	"recovered":            msg("You are logged in with a recovery link, which no longer works. Add a passkey now, so that you can log in again."),
+	"codes_made":           msg("New recovery codes made; the old ones no longer work."),
 }
 
 // setFlash keeps an outcome for the next page.
@@ -55,5 +56,5 @@ func (s *Site) popFlash(w http.ResponseWriter, r *http.Request) string {
 	if !ok || err != nil || !utf8.Valid(name) || utf8.RuneCount(name) > passkeyd.MaxPasskeyNameLength {
 		return ""
 	}
-	return words[0] + string(name) + words[1]
+	return s.deps.Passkeys.Localizer(r).T(words, map[string]any{"Name": string(name)})
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func (s *Site) home(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "home", page{Title: "Home"})
+	s.render(w, r, http.StatusOK, "home", page{Title: msg("Home")})
 }
 
 // loginForm shows the login form. A next that points off the site is
@@ -23,7 +23,7 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 func (s *Site) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Query().Get("next")
 	if next != "" && !passkeyd.SafeRedirect(next) {
-		s.renderLogin(w, r, passkeyd.HTTPStatus(errOffsiteNext), "", "", errOffsiteNext.Message)
+		s.renderLogin(w, r, passkeyd.HTTPStatus(errOffsiteNext), "", "", s.deps.Passkeys.ErrorMessage(r, errOffsiteNext))
 		return
 	}
 	s.renderLogin(w, r, http.StatusOK, next, "", "")
@@ -36,7 +36,7 @@ func (s *Site) renderLogin(w http.ResponseWriter, r *http.Request, status int, n
 // renderLoginPage renders the login page with what p says.
 func (s *Site) renderLoginPage(w http.ResponseWriter, r *http.Request, status int, p page) {
 	svc := s.deps.Passkeys
-	p.Title, p.RPID = "Log in", svc.RPID()
+	p.Title, p.RPID = msg("Log in"), svc.RPID()
 	p.SignUpPasskey, p.SignUpPassword = svc.SignUpAllows(passkeyd.SignUpPasskey), svc.SignUpAllows(passkeyd.SignUpPassword)
 	p.Scripts = []string{"passkey.js", "login.js"}
 	s.render(w, r, status, "login", p)
@@ -87,7 +87,7 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 				unknown = credentialIDOf(passkey)
 			}
 			s.renderLoginPage(w, r, passkeyd.LoginFailureStatus(err), page{Next: next, Username: username,
-				Error: passkeyd.Classify(err).Message, UnknownCredential: unknown})
+				Error: s.deps.Passkeys.ErrorMessage(r, err), UnknownCredential: unknown})
 			return
 		}
 	} else {
@@ -118,7 +118,7 @@ func (s *Site) failLoginWith(w http.ResponseWriter, r *http.Request, next, usern
 		return
 	}
 	passkeyd.SetRetryAfter(w, err)
-	s.renderLogin(w, r, status, next, username, passkeyd.Classify(err).Message)
+	s.renderLogin(w, r, status, next, username, s.deps.Passkeys.ErrorMessage(r, err))
 }
 
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {

@@ -80,7 +80,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		}
 	}
 	s.render(w, r, status, "passkeys", page{
-		Title:       "Passkeys",
+		Title:       msg("Passkeys"),
 		Login:       lv,
 		Error:       message,
 		Flash:       s.popFlash(w, r),
@@ -137,7 +137,7 @@ func (s *Site) failPasskeys(w http.ResponseWriter, r *http.Request, u *passkeyd.
 	if passkeyd.Classify(err).Code == passkeyd.CodeReauthRequired {
 		retry = r.URL.Path
 	}
-	s.renderPasskeys(w, r, u, lv, 1, status, passkeyd.Classify(err).Message, retry)
+	s.renderPasskeys(w, r, u, lv, 1, status, s.deps.Passkeys.ErrorMessage(r, err), retry)
 }
 
 func (s *Site) togglePasskey(r *http.Request, userID, id string) (string, string, error) {

@@ -10,7 +10,7 @@ import (
 // used by a form post, not by opening it, so that a mail scanner or a
 // chat app's preview that fetches the link does not use it up.
 func (s *Site) recoverPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "recover", page{Title: "Log in with a recovery link", Next: r.PathValue("token")})
+	s.render(w, r, http.StatusOK, "recover", page{Title: msg("Log in with a recovery link"), Next: r.PathValue("token")})
 }
 
 // recoverSubmit logs in with a login link, then sends the user to their
@@ -26,7 +26,7 @@ func (s *Site) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, status, "recover", page{Title: "Log in with a recovery link", Error: passkeyd.Classify(err).Message})
+		s.render(w, r, status, "recover", page{Title: msg("Log in with a recovery link"), Error: s.deps.Passkeys.ErrorMessage(r, err)})
 		return
 	}
 	s.setFlash(w, "recovered", "")

@@ -5,13 +5,16 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/locale"
 )
 
 //go:embed templates/*.html
@@ -20,24 +23,30 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// views holds the parsed templates and the static files with their
-// content hashes.
+// views holds the parsed templates, one set for each language, and the
+// static files with their content hashes.
 type views struct {
-	pages  map[string]*template.Template
+	// pages are the templates by language tag, then by name.
+	pages  map[string]map[string]*template.Template
 	files  fs.FS
 	hashes map[string]string
+	// scriptMessages are, by language tag, the translations of the texts
+	// the scripts say: a JSON object of English to translation, which
+	// each page carries (meta passkeyd-messages).
+	scriptMessages map[string]string
 }
 
 // pageNames are the templates that render a whole page inside the layout.
 var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup", "sessions", "recover"}
 
-func newViews() (*views, error) {
+func newViews(messages *locale.Catalog) (*views, error) {
 	own, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
 	files := overlayFS{own, passkeyd.StaticFS()}
-	v := &views{pages: map[string]*template.Template{}, files: files, hashes: map[string]string{}}
+	v := &views{pages: map[string]map[string]*template.Template{}, files: files, hashes: map[string]string{}, scriptMessages: map[string]string{}}
+	var scriptTexts []string
 	for _, layer := range files {
 		err := fs.WalkDir(layer, ".", func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -52,25 +61,50 @@ func newViews() (*views, error) {
 			}
 			sum := sha256.Sum256(b)
 			v.hashes[path] = hex.EncodeToString(sum[:6])
+			if strings.HasSuffix(path, ".js") && !strings.HasPrefix(path, "vendor/") {
+				for _, m := range scriptText.FindAllSubmatch(b, -1) {
+					scriptTexts = append(scriptTexts, unescapeJS(string(m[1])))
+				}
+			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("hash static files: %w", err)
 		}
 	}
-	funcs := template.FuncMap{
-		"static": v.staticURL,
-		"add":    func(a, b int) int { return a + b },
-		"sub":    func(a, b int) int { return a - b },
-	}
-	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", name, err)
+	for _, lang := range messages.Languages() {
+		translations := messages.Translations(lang)
+		scripts := map[string]string{}
+		for _, t := range scriptTexts {
+			if tr, ok := translations[t]; ok {
+				scripts[t] = tr
+			}
 		}
-		v.pages[name] = t
+		b, err := json.Marshal(scripts)
+		if err != nil {
+			return nil, fmt.Errorf("script messages: %w", err)
+		}
+		v.scriptMessages[lang] = string(b)
+		funcs := textFuncs(messages.Localizer(lang))
+		funcs["static"] = v.staticURL
+		funcs["add"] = func(a, b int) int { return a + b }
+		funcs["sub"] = func(a, b int) int { return a - b }
+		v.pages[lang] = map[string]*template.Template{}
+		for _, name := range pageNames {
+			t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+			if err != nil {
+				return nil, fmt.Errorf("parse template %s: %w", name, err)
+			}
+			v.pages[lang][name] = t
+		}
 	}
 	return v, nil
+}
+
+// unescapeJS reads a single-quoted JavaScript string's escapes (\' and
+// \\), the only ones the scripts' texts use.
+func unescapeJS(s string) string {
+	return strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(s)
 }
 
 // staticURL names a static file with its content hash, so that it can be
@@ -99,10 +133,18 @@ func (v *views) static() http.Handler {
 
 // page is what every template gets.
 type page struct {
-	Title   string
-	Login   *loginView
-	Error   string
-	Scripts []string
+	// Title is in English; the layout translates it.
+	Title string
+	// Path is the page's own path, for the language switch to come back
+	// to; Languages are the languages it offers.
+	Path      string
+	Languages []string
+	// ScriptMessages are the scripts' texts in the page's language, a
+	// JSON object of English to translation (meta passkeyd-messages).
+	ScriptMessages string
+	Login          *loginView
+	Error          string
+	Scripts        []string
 	// Flash is a one-time message from the previous request.
 	Flash string
 	// ReauthAsk opens the step-up dialog on load: a form was refused for
@@ -179,13 +221,18 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name s
 		p.Login = s.loginView(r)
 	}
 	s.withSignal(w, r, &p)
+	l := s.deps.Passkeys.Localizer(r)
+	p.Path = r.URL.RequestURI()
+	p.Languages = s.deps.Passkeys.Messages().Languages()
+	p.ScriptMessages = s.views.scriptMessages[l.Lang()]
 	var buf bytes.Buffer
-	if err := s.views.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := s.views.pages[l.Lang()][name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Lang())
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

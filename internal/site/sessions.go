@@ -38,7 +38,7 @@ func (s *Site) renderSessionsPage(w http.ResponseWriter, r *http.Request, u *pas
 		s.fail(w, r, err)
 		return
 	}
-	p.Title, p.Flash, p.Sessions, p.CodesLeft, p.StepUp = "Sessions and security", s.popFlash(w, r), list, left, true
+	p.Title, p.Flash, p.Sessions, p.CodesLeft, p.StepUp = msg("Sessions and security"), s.popFlash(w, r), list, left, true
 	// signal.js tells the browser the user's names, as they may have
 	// just changed them here.
 	p.Scripts = []string{"passkey.js", "reauth.js", "signal.js"}
@@ -68,7 +68,7 @@ func (s *Site) newRecoveryCodes(w http.ResponseWriter, r *http.Request) {
 		if ask {
 			retry = r.URL.Path
 		}
-		s.renderSessions(w, r, u, lv, status, passkeyd.Classify(err).Message, ask, retry)
+		s.renderSessions(w, r, u, lv, status, s.deps.Passkeys.ErrorMessage(r, err), ask, retry)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -100,7 +100,7 @@ func (s *Site) sessionsAction(fields map[string]bool, act func(w http.ResponseWr
 			if ask && len(fields) == 0 {
 				retry = r.URL.Path
 			}
-			s.renderSessions(w, r, u, lv, status, passkeyd.Classify(err).Message, ask, retry)
+			s.renderSessions(w, r, u, lv, status, s.deps.Passkeys.ErrorMessage(r, err), ask, retry)
 			return
 		}
 		if outcome == "" {

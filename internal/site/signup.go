@@ -28,7 +28,7 @@ func (s *Site) signUpPage(w http.ResponseWriter, r *http.Request) {
 func (s *Site) renderSignUp(w http.ResponseWriter, r *http.Request, status int, username, displayName, message string) {
 	p := s.deps.Passkeys
 	s.render(w, r, status, "signup", page{
-		Title: "Create an account", Username: username, DisplayName: displayName, Error: message,
+		Title: msg("Create an account"), Username: username, DisplayName: displayName, Error: message,
 		SignUpPasskey: p.SignUpAllows(passkeyd.SignUpPasskey), SignUpPassword: p.SignUpAllows(passkeyd.SignUpPassword),
 		Scripts: []string{"passkey.js", "signup.js"},
 	})
@@ -51,7 +51,7 @@ func (s *Site) signUpSubmit(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.renderSignUp(w, r, status, form.Get("username"), form.Get("display_name"), passkeyd.Classify(err).Message)
+		s.renderSignUp(w, r, status, form.Get("username"), form.Get("display_name"), s.deps.Passkeys.ErrorMessage(r, err))
 		return
 	}
 	s.markSignal(w)

@@ -105,7 +105,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	v, err := newViews()
+	v, err := newViews(deps.Passkeys.Messages())
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +123,7 @@ func (s *Site) Handler() (http.Handler, error) {
 	pages.HandleFunc("GET /login", s.loginForm)
 	pages.HandleFunc("POST /login", s.loginSubmit)
 	pages.HandleFunc("POST /logout", s.logout)
+	pages.HandleFunc("POST /lang", s.setLanguage)
 	pages.HandleFunc("GET /recover/{token}", s.recoverPage)
 	pages.HandleFunc("POST /recover/{token}", s.recoverSubmit)
 	pages.HandleFunc("GET /signup", s.signUpPage)

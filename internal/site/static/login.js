@@ -55,7 +55,7 @@
     keyButton.addEventListener('click', () => {
       const username = document.querySelector('#username').value.trim();
       if (!username) {
-        showError('Enter your username first, then use your security key.');
+        showError(PasskeyAPI.t('Enter your username first, then use your security key.'));
         document.querySelector('#username').focus();
         return;
       }

@@ -34,7 +34,7 @@
       if (pending) {
         const p = pending;
         pending = null;
-        p.reject(new PasskeyAPI.PasskeyError('cancelled', 'The change was not made: you did not confirm it was you.'));
+        p.reject(new PasskeyAPI.PasskeyError('cancelled', PasskeyAPI.t('The change was not made: you did not confirm it was you.')));
       }
     });
     dialog.querySelector('#reauth-passkey').addEventListener('click', () => {
