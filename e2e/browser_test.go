@@ -32,6 +32,8 @@ type tab struct {
 	srv   *server
 	w     *watcher
 	label string
+	// lang is the language the tab's browser asks for ("en" or "ja").
+	lang string
 	// authenticators are the tab's virtual authenticators.
 	authenticators []*authenticator
 
@@ -46,10 +48,17 @@ type tab struct {
 // watcher sees in the tab fails the test at its end.
 func newTab(t *testing.T, srv *server) *tab {
 	t.Helper()
+	return newTabIn(t, srv, "en")
+}
+
+// newTabIn is newTab with a browser set to the language lang: its
+// Accept-Language and its locale (ja: Japanese as in Japan).
+func newTabIn(t *testing.T, srv *server, lang string) *tab {
+	t.Helper()
 	requireBrowser(t)
 	logStart := srv.log.Len()
 	tctx, cancelTimeout := context.WithTimeout(browserCtx, testTimeout)
-	tb := &tab{t: t, srv: srv, w: newWatcher(srv.base), label: "tab 1"}
+	tb := &tab{t: t, srv: srv, w: newWatcher(srv.base), label: "tab 1", lang: lang}
 	ctx, cancel := chromedp.NewContext(tctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.w.handle))
 	tb.ctx = ctx
 	t.Cleanup(func() {
@@ -67,7 +76,7 @@ func newTab(t *testing.T, srv *server) *tab {
 // shares tb's cookies: the same person in a second tab.
 func (tb *tab) newSibling(label string) *tab {
 	tb.t.Helper()
-	s := &tab{t: tb.t, srv: tb.srv, w: newWatcher(tb.srv.base), label: label}
+	s := &tab{t: tb.t, srv: tb.srv, w: newWatcher(tb.srv.base), label: label, lang: tb.lang}
 	ctx, cancel := chromedp.NewContext(tb.ctx, chromedp.WithListener(s.w.handle))
 	s.ctx = ctx
 	tb.t.Cleanup(cancel)
@@ -98,6 +107,18 @@ func (tb *tab) init() {
 		return err
 	})
 	tb.setViewport(desktop)
+	if tb.lang != "en" {
+		locales := map[string]string{"ja": "ja-JP"}
+		tb.call("browser language", func(ctx context.Context) error {
+			if _, err := chromedp.Call(ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: locales[tb.lang]}); err != nil {
+				return err
+			}
+			_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+				Headers: network.Headers{"Accept-Language": locales[tb.lang] + "," + tb.lang + ";q=0.9"},
+			})
+			return err
+		})
+	}
 	tb.call("record WebAuthn calls", func(ctx context.Context) error {
 		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recorderJS})
 		return err
@@ -419,7 +440,7 @@ func (tb *tab) screenshots(name, ready string) {
 			png, err = chromedp.Run(ctx, capturePNG)
 			return err
 		})
-		file := filepath.Join(screenshotDir, name+"-"+v.name+".png")
+		file := filepath.Join(screenshotDir, name+"-"+tb.lang+"-"+v.name+".png")
 		if err := os.WriteFile(file, png, 0o644); err != nil {
 			tb.t.Fatal(err)
 		}
