@@ -130,6 +130,7 @@ var (
 	errDisabledPasskey  = NewError("passkey_disabled", "This passkey is disabled. Enable it on the passkeys page, or use another way to log in.")
 	errWrongUser        = NewError("wrong_user", "This passkey belongs to another account.")
 	errLoginFailed      = NewError("login_failed", "The passkey could not be verified.")
+	errAccountLocked    = NewError("account_locked", "This account is locked. Ask the site's staff to unlock it.")
 	errPossibleClone    = NewError("possible_clone", "This passkey's signature counter went backwards, a sign that it may have been copied. It was refused and disabled; use another passkey or your password, and re-enable it on the passkeys page if it is yours and was not copied.")
 )
 
@@ -175,6 +176,9 @@ var statusOfCode = map[string]int{
 	"invalid_username":     http.StatusBadRequest,
 	"invalid_display_name": http.StatusBadRequest,
 	"unknown_language":     http.StatusBadRequest,
+	"account_locked":       http.StatusForbidden,
+	"cannot_change_self":   http.StatusConflict,
+	"users_not_kept":       http.StatusNotFound,
 	"names_not_kept":       http.StatusNotFound,
 	"weak_password":        http.StatusBadRequest,
 	"wrong_password":       http.StatusForbidden,

@@ -330,6 +330,9 @@ func (s *Service) finishLogin(w http.ResponseWriter, r *http.Request, response [
 // of the one commit; with the app's, the app starts its own once the
 // commit is made. committed runs once the commit is made.
 func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, user *User, how Auth, p *Passkey, commit *LoginCommit, committed func()) (*LoginResult, error) {
+	if !user.LockedAt.IsZero() {
+		return nil, errAccountLocked
+	}
 	commit.UserID = user.ID
 	if commit.At.IsZero() {
 		commit.At = s.now().UTC()
@@ -407,7 +410,7 @@ func (s *Service) LogOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // CurrentUser returns the logged-in user and their session, or
-// ErrNotLoggedIn. A session whose user is gone counts as nobody. With the
+// ErrNotLoggedIn. A session whose user is gone or locked counts as nobody. With the
 // app's sessions the *Session is nil.
 func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
 	var id string
@@ -431,6 +434,11 @@ func (s *Service) CurrentUser(r *http.Request) (*User, *Session, error) {
 	}
 	u, err := s.users.UserByID(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrNotLoggedIn
+	}
+	// A session of a locked account counts as nobody on every instance,
+	// also one a login in flight made as the lock was set.
+	if err == nil && !u.LockedAt.IsZero() {
 		return nil, nil, ErrNotLoggedIn
 	}
 	if err != nil {

@@ -35,6 +35,9 @@ type User struct {
 	CreatedAt time.Time
 	// LastLoginAt is when the user last logged in; zero until the first login.
 	LastLoginAt time.Time
+	// LockedAt is when staff locked the account, which then cannot log
+	// in at all; zero while it is not locked.
+	LockedAt time.Time
 }
 
 // Users is what a Service needs of the site's users: to find them. An app
@@ -69,6 +72,17 @@ type UserStore interface {
 	// SetDisplayName replaces the user's display name; ErrNotFound when
 	// there is no such user.
 	SetDisplayName(ctx context.Context, userID, name string) error
+	// SearchUsers returns the users whose username or display name
+	// contains query in any letter case ("" matches everyone), by
+	// username, skipping offset and at most limit of them, and how many
+	// match in all.
+	SearchUsers(ctx context.Context, query string, offset, limit int) ([]*User, int, error)
+	// SetLocked locks the user's account as of at, or unlocks it when at
+	// is zero; ErrNotFound when there is no such user.
+	SetLocked(ctx context.Context, userID string, at time.Time) error
+	// SetStaff marks the user as staff or not; ErrNotFound when there is
+	// no such user.
+	SetStaff(ctx context.Context, userID string, staff bool) error
 	// RecordLogin notes a successful login at the given time.
 	RecordLogin(ctx context.Context, userID string, at time.Time) error
 	// DeleteUser deletes the user with their passkeys and the sessions

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,6 +191,35 @@ func (m *MemoryStore) ListUsers(context.Context) ([]*passkeyd.User, error) {
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// SearchUsers implements passkeyd.UserStore.
+func (m *MemoryStore) SearchUsers(_ context.Context, query string, offset, limit int) ([]*passkeyd.User, int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := strings.ToLower(query)
+	var match []*passkeyd.User
+	for _, u := range m.users {
+		if strings.Contains(passkeyd.UsernameKey(u.Username), q) || strings.Contains(strings.ToLower(u.DisplayName), q) {
+			match = append(match, copyUser(u))
+		}
+	}
+	sort.Slice(match, func(i, j int) bool {
+		return passkeyd.UsernameKey(match[i].Username) < passkeyd.UsernameKey(match[j].Username)
+	})
+	total := len(match)
+	match = match[min(offset, total):]
+	return match[:min(limit, len(match))], total, nil
+}
+
+// SetLocked implements passkeyd.UserStore.
+func (m *MemoryStore) SetLocked(_ context.Context, userID string, at time.Time) error {
+	return m.updateUser(userID, func(u *passkeyd.User) { u.LockedAt = stored(at) })
+}
+
+// SetStaff implements passkeyd.UserStore.
+func (m *MemoryStore) SetStaff(_ context.Context, userID string, staff bool) error {
+	return m.updateUser(userID, func(u *passkeyd.User) { u.Staff = staff })
 }
 
 // SetPasswordHash implements passkeyd.UserStore.

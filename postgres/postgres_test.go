@@ -83,8 +83,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("migrate again (%d): %v", i, err)
 		}
 	}
-	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3 4 5 6 7 8]" {
-		t.Fatalf("versions recorded = %s, want [1 2 3 4 5 6 7 8]", got)
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3 4 5 6 7 8 9]" {
+		t.Fatalf("versions recorded = %s, want [1 2 3 4 5 6 7 8 9]", got)
 	}
 }
 
@@ -113,8 +113,8 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Errorf("Migrate %d: %v", i, err)
 		}
 	}
-	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2 3 4 5 6 7 8]" {
-		t.Fatalf("versions recorded = %s, want [1 2 3 4 5 6 7 8]", got)
+	if got := fmt.Sprint(versions(t, dbs[0])); got != "[1 2 3 4 5 6 7 8 9]" {
+		t.Fatalf("versions recorded = %s, want [1 2 3 4 5 6 7 8 9]", got)
 	}
 }
 
@@ -152,8 +152,8 @@ func TestMigrateUpgradesOlderSchema(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate from 3: %v", err)
 	}
-	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3 4 5 6 7 8]" {
-		t.Fatalf("versions recorded = %s, want [1 2 3 4 5 6 7 8]", got)
+	if got := fmt.Sprint(versions(t, db)); got != "[1 2 3 4 5 6 7 8 9]" {
+		t.Fatalf("versions recorded = %s, want [1 2 3 4 5 6 7 8 9]", got)
 	}
 	if got, want := schema(t, db), schema(t, openTemp(t)); got != want {
 		t.Fatalf("the upgraded schema differs from baseline.sql's\nupgraded:\n%s\nbaseline:\n%s", got, want)

@@ -156,6 +156,22 @@ func (d *DB) SessionByKey(ctx context.Context, key []byte) (*passkeyd.Session, e
 	return d.q.SessionByKey(ctx, key)
 }
 
+// SearchUsers returns a page of the users whose username or display
+// name contains query, and how many match.
+func (d *DB) SearchUsers(ctx context.Context, query string, offset, limit int) ([]*passkeyd.User, int, error) {
+	return d.q.SearchUsers(ctx, query, offset, limit)
+}
+
+// SetLocked locks the user's account at at, or unlocks it (zero).
+func (d *DB) SetLocked(ctx context.Context, userID string, at time.Time) error {
+	return d.q.SetLocked(ctx, userID, at)
+}
+
+// SetStaff marks the user as staff, or not.
+func (d *DB) SetStaff(ctx context.Context, userID string, staff bool) error {
+	return d.q.SetStaff(ctx, userID, staff)
+}
+
 // SetDisplayName replaces the user's display name.
 func (d *DB) SetDisplayName(ctx context.Context, userID, name string) error {
 	return d.q.SetDisplayName(ctx, userID, name)

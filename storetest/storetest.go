@@ -34,6 +34,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"UsernameCaseInsensitive", testUsernameCase},
 		{"UserUpdates", testUserUpdates},
 		{"DeleteUser", testDeleteUser},
+		{"SearchUsers", testSearchUsers},
+		{"LockAndStaff", testLockAndStaff},
 		{"NotFound", testNotFound},
 		// Passkeys.
 		{"Passkeys", testPasskeys},

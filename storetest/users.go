@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,8 @@ func testNotFound(t *testing.T, s Store) {
 	_, checks["UserByHandle"] = s.UserByHandle(ctx, []byte("nope"))
 	checks["SetPasswordHash"] = s.SetPasswordHash(ctx, "no-such-id", "x")
 	checks["SetDisplayName"] = s.SetDisplayName(ctx, "no-such-id", "x")
+	checks["SetLocked"] = s.SetLocked(ctx, "no-such-id", time.Now())
+	checks["SetStaff"] = s.SetStaff(ctx, "no-such-id", true)
 	checks["RecordLogin"] = s.RecordLogin(ctx, "no-such-id", time.Now())
 	for name, err := range checks {
 		if !errors.Is(err, passkeyd.ErrNotFound) {
@@ -155,5 +158,81 @@ func testDeleteUser(t *testing.T, s Store) {
 	wantSession(t, s, keptSession)
 	if err := s.DeleteUser(ctx, gone.ID); !errors.Is(err, passkeyd.ErrNotFound) {
 		t.Errorf("deleting a deleted user: %v, want ErrNotFound", err)
+	}
+}
+
+// testSearchUsers checks that SearchUsers finds users by any part of the
+// username or display name, in any letter case, by username, a page at a
+// time, with the count of all that match; and that LIKE's own characters
+// in a query match only themselves.
+func testSearchUsers(t *testing.T, s Store) {
+	ctx := context.Background()
+	for _, name := range []string{"carol", "Alice", "bob", "alina", "x_y", "x%y"} {
+		u, err := passkeyd.NewUser(name, "", micro(time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "bob" {
+			u.DisplayName = "Bob Ali"
+		}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		query         string
+		offset, limit int
+		want          []string
+		total         int
+	}{
+		{"", 0, 10, []string{"alice", "alina", "bob", "carol", "x%y", "x_y"}, 6},
+		{"ALI", 0, 10, []string{"alice", "alina", "bob"}, 3},
+		{"ali", 1, 1, []string{"alina"}, 3},
+		{"ali", 5, 10, nil, 3},
+		{"_", 0, 10, []string{"x_y"}, 1},
+		{"%", 0, 10, []string{"x%y"}, 1},
+		{"nobody", 0, 10, nil, 0},
+	} {
+		users, total, err := s.SearchUsers(ctx, tc.query, tc.offset, tc.limit)
+		if err != nil {
+			t.Fatalf("SearchUsers(%q): %v", tc.query, err)
+		}
+		var got []string
+		for _, u := range users {
+			got = append(got, passkeyd.UsernameKey(u.Username))
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") || total != tc.total {
+			t.Errorf("SearchUsers(%q, %d, %d) = %v of %d, want %v of %d", tc.query, tc.offset, tc.limit, got, total, tc.want, tc.total)
+		}
+	}
+}
+
+// testLockAndStaff checks that SetLocked and SetStaff are kept, and that
+// a zero time unlocks.
+func testLockAndStaff(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "erin")
+	at := time.Date(2026, 12, 5, 10, 0, 0, 123000, time.UTC)
+	if err := s.SetLocked(ctx, u.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStaff(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LockedAt.Equal(at) || !got.Staff {
+		t.Fatalf("after locking and making staff: locked %v staff %v", got.LockedAt, got.Staff)
+	}
+	if err := s.SetLocked(ctx, u.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStaff(ctx, u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.UserByID(ctx, u.ID); err != nil || !got.LockedAt.IsZero() || got.Staff {
+		t.Fatalf("after unlocking: %+v, %v", got, err)
 	}
 }

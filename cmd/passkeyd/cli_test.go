@@ -737,6 +737,37 @@ func TestUserRecover(t *testing.T) {
 	}
 }
 
+// TestUserLock: "user lock" stops a user's logins, "user unlock" lets
+// them in again; both are in the audit log with the command's name.
+func TestUserLock(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "lock.db")
+	mustRun(t, runOpts{dir: dir, stdin: "a long password\n"}, "user", "add", "locky", "--password-stdin", "--db", db)
+	if r := mustRun(t, runOpts{dir: dir}, "user", "lock", "locky", "--db", db); !strings.Contains(r.stdout, "locked") {
+		t.Errorf("user lock printed %q", r.stdout)
+	}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--tls", "off", "--db", db}
+	srv := startServer(t, runOpts{dir: dir}, args...)
+	if status, _ := srv.login(srv.client(nil), "locky", "a long password"); status != http.StatusForbidden {
+		t.Errorf("login of a locked user: %d, want 403", status)
+	}
+	mustRun(t, runOpts{dir: dir}, "user", "unlock", "locky", "--db", db)
+	if status, who := srv.login(srv.client(nil), "locky", "a long password"); status != http.StatusSeeOther || who != "locky" {
+		t.Errorf("login after unlocking: %d as %q", status, who)
+	}
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	a := mustRun(t, runOpts{dir: dir}, "audit", "locky", "--db", db)
+	if !strings.Contains(a.stdout, "account_locked") || !strings.Contains(a.stdout, "account_unlocked") || !strings.Contains(a.stdout, "passkeyd user lock") {
+		t.Errorf("audit log:\n%s", a.stdout)
+	}
+	if r := runBinary(t, runOpts{dir: dir}, "user", "lock", "nobody", "--db", db); r.code != 2 {
+		t.Errorf("lock of an unknown user: exit %d", r.code)
+	}
+}
+
 // TestForcedLanguage: --lang ja answers every request in Japanese, pages
 // and JSON errors alike, whatever the browser asks for.
 func TestForcedLanguage(t *testing.T) {

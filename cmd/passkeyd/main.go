@@ -7,6 +7,7 @@
 //	passkeyd user add NAME [--display-name S] [--password-stdin | --no-password] [--staff]
 //	passkeyd user passwd NAME --password-stdin
 //	passkeyd user list
+//	passkeyd user lock NAME / passkeyd user unlock NAME
 //	passkeyd user recover NAME [--origin URL]   a one-time login link, 15 minutes
 //	passkeyd passkey list NAME
 //	passkeyd keys rotate                seal pending ceremonies with a new key
@@ -99,7 +100,7 @@ func dispatch(ctx context.Context, e env) error {
 		return migrateCmd(ctx, e, rest)
 	case "user":
 		if len(rest) == 0 {
-			return usagef("user: missing subcommand (add, passwd, list or recover)")
+			return usagef("user: missing subcommand (add, passwd, list, recover, lock or unlock)")
 		}
 		switch sub, rest := rest[0], rest[1:]; sub {
 		case "add":
@@ -110,8 +111,12 @@ func dispatch(ctx context.Context, e env) error {
 			return userList(ctx, e, rest)
 		case "recover":
 			return userRecover(ctx, e, rest)
+		case "lock":
+			return userLock(ctx, e, rest, true)
+		case "unlock":
+			return userLock(ctx, e, rest, false)
 		default:
-			return usagef("user: unknown subcommand %q (add, passwd, list or recover)", sub)
+			return usagef("user: unknown subcommand %q (add, passwd, list, recover, lock or unlock)", sub)
 		}
 	case "passkey":
 		if len(rest) == 0 || rest[0] != "list" {
@@ -148,6 +153,8 @@ const usageText = `passkeyd: password and passkey login server
   passkeyd user passwd NAME --password-stdin
   passkeyd user list
   passkeyd user recover NAME [--origin URL]   a one-time login link, valid 15 minutes
+  passkeyd user lock NAME            no login of any kind, sessions end
+  passkeyd user unlock NAME
   passkeyd passkey list NAME
   passkeyd audit [USER] [-n N]        the newest events of the audit log
   passkeyd keys rotate                seal pending ceremonies with a new key

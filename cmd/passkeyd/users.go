@@ -329,3 +329,43 @@ func userRecover(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "One-time login link for %s, valid for %s:\n%s/recover/%s\n", u.Username, passkeyd.LoginLinkTTL, origin, token)
 	return nil
 }
+
+// userLock is "passkeyd user lock NAME" and "passkeyd user unlock NAME": a
+// locked account cannot log in at all, and its sessions stop working on
+// every instance at once.
+func userLock(ctx context.Context, e env, args []string, locked bool) error {
+	name := "user unlock"
+	if locked {
+		name = "user lock"
+	}
+	fs := newFlagSet(name)
+	dsn := addDBFlag(fs)
+	pos, err := parseFlags(fs, args, e.getenv, e.stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("%s: give exactly one username", name)
+	}
+	b, err := openBackend(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	u, err := findUser(ctx, b, name, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := passkeyd.LockAccount(ctx, b, b, u, locked, "passkeyd "+name, time.Now()); err != nil {
+		return err
+	}
+	if locked {
+		if _, err := b.DeleteUserSessions(ctx, u.ID, nil); err != nil {
+			return fmt.Errorf("end the sessions of %s: %w", u.Username, err)
+		}
+		fmt.Fprintf(e.stdout, "%s is locked: no login, and their sessions have ended.\n", u.Username)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%s is unlocked.\n", u.Username)
+	return nil
+}

@@ -20,19 +20,25 @@ type activityView struct {
 
 // eventWords say what each audit event was, for a person.
 var eventWords = map[string]string{
-	passkeyd.AuditLogin:              msg("Log in"),
-	passkeyd.AuditLockout:            msg("Password login locked after too many attempts"),
-	passkeyd.AuditPasskeyAdded:       msg("Passkey added"),
-	passkeyd.AuditPasskeyRenamed:     msg("Passkey renamed"),
-	passkeyd.AuditPasskeyDisabled:    msg("Passkey disabled"),
-	passkeyd.AuditPasskeyEnabled:     msg("Passkey enabled"),
-	passkeyd.AuditPasskeyDeleted:     msg("Passkey deleted"),
-	passkeyd.AuditPasswordChanged:    msg("Password changed"),
-	passkeyd.AuditSessionsEnded:      msg("Sessions ended"),
-	passkeyd.AuditCloneWarning:       msg("A passkey's counter went backwards: it may have been copied"),
-	passkeyd.AuditBackupEligible:     msg("A passkey started syncing"),
-	passkeyd.AuditSignedUp:           msg("Account created"),
-	passkeyd.AuditDisplayNameChanged: msg("Display name changed"),
+	passkeyd.AuditLogin:                msg("Log in"),
+	passkeyd.AuditLockout:              msg("Password login locked after too many attempts"),
+	passkeyd.AuditPasskeyAdded:         msg("Passkey added"),
+	passkeyd.AuditPasskeyRenamed:       msg("Passkey renamed"),
+	passkeyd.AuditPasskeyDisabled:      msg("Passkey disabled"),
+	passkeyd.AuditPasskeyEnabled:       msg("Passkey enabled"),
+	passkeyd.AuditPasskeyDeleted:       msg("Passkey deleted"),
+	passkeyd.AuditPasswordChanged:      msg("Password changed"),
+	passkeyd.AuditSessionsEnded:        msg("Sessions ended"),
+	passkeyd.AuditCloneWarning:         msg("A passkey's counter went backwards: it may have been copied"),
+	passkeyd.AuditBackupEligible:       msg("A passkey started syncing"),
+	passkeyd.AuditSignedUp:             msg("Account created"),
+	passkeyd.AuditDisplayNameChanged:   msg("Display name changed"),
+	passkeyd.AuditRecoveryCodesCreated: msg("Recovery codes made"),
+	passkeyd.AuditRecoveryCodeUsed:     msg("Logged in with a recovery code"),
+	passkeyd.AuditLoginLinkCreated:     msg("Login link made by staff"),
+	passkeyd.AuditLoginLinkUsed:        msg("Logged in with a login link"),
+	passkeyd.AuditAccountLocked:        msg("Account locked by staff"),
+	passkeyd.AuditAccountUnlocked:      msg("Account unlocked by staff"),
 }
 
 // activityPage shows the user's newest audit events.

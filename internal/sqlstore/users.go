@@ -5,30 +5,33 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/passkeyd/passkeyd"
 )
 
-const userColumns = `id, username, display_name, webauthn_handle, password_hash, staff, created_at, last_login_at`
+const userColumns = `id, username, display_name, webauthn_handle, password_hash, staff, created_at, last_login_at, locked_at`
 
 // userRow receives a row of userColumns.
 type userRow struct {
 	u         passkeyd.User
 	created   int64
 	lastLogin sql.NullInt64
+	locked    sql.NullInt64
 }
 
 // dest is what Scan fills, in userColumns' order.
 func (r *userRow) dest() []any {
 	u := &r.u
-	return []any{&u.ID, &u.Username, &u.DisplayName, &u.Handle, &u.PasswordHash, &u.Staff, &r.created, &r.lastLogin}
+	return []any{&u.ID, &u.Username, &u.DisplayName, &u.Handle, &u.PasswordHash, &u.Staff, &r.created, &r.lastLogin, &r.locked}
 }
 
 // user returns the user the row held.
 func (r *userRow) user() *passkeyd.User {
 	r.u.CreatedAt = time.UnixMicro(r.created).UTC()
 	r.u.LastLoginAt = fromMicros(r.lastLogin)
+	r.u.LockedAt = fromMicros(r.locked)
 	return &r.u
 }
 
@@ -114,6 +117,48 @@ func (s *Store) ListUsers(ctx context.Context) ([]*passkeyd.User, error) {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return users, nil
+}
+
+// SearchUsers implements passkeyd.UserStore.
+func (s *Store) SearchUsers(ctx context.Context, query string, offset, limit int) ([]*passkeyd.User, int, error) {
+	// LIKE's own characters in the query match themselves.
+	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(query)) + "%"
+	const where = ` FROM passkeyd_users WHERE username_key LIKE $1 ESCAPE '\' OR lower(display_name) LIKE $1 ESCAPE '\'`
+	var total int
+	if err := s.c.QueryRow(ctx, `SELECT count(*)`+where, pattern).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("search users: %w", err)
+	}
+	rows, err := s.c.Query(ctx, `SELECT `+userColumns+where+` ORDER BY username_key LIMIT $2 OFFSET $3`, pattern, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search users: %w", err)
+	}
+	defer rows.Close()
+	var users []*passkeyd.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("search users: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("search users: %w", err)
+	}
+	return users, total, nil
+}
+
+// SetLocked implements passkeyd.UserStore.
+func (s *Store) SetLocked(ctx context.Context, userID string, at time.Time) error {
+	var locked any
+	if !at.IsZero() {
+		locked = micros(at)
+	}
+	return s.updateOne(ctx, "lock user", `UPDATE passkeyd_users SET locked_at = $1 WHERE id = $2`, locked, userID)
+}
+
+// SetStaff implements passkeyd.UserStore.
+func (s *Store) SetStaff(ctx context.Context, userID string, staff bool) error {
+	return s.updateOne(ctx, "set staff", `UPDATE passkeyd_users SET staff = $1 WHERE id = $2`, staff, userID)
 }
 
 // SetPasswordHash implements passkeyd.UserStore.

@@ -22,7 +22,9 @@ CREATE TABLE passkeyd_users (
 	password_hash   TEXT NOT NULL DEFAULT '',
 	staff           BOOLEAN NOT NULL DEFAULT FALSE,
 	created_at      BIGINT NOT NULL,
-	last_login_at   BIGINT
+	last_login_at   BIGINT,
+	-- When a staff member locked the account; NULL while it is not.
+	locked_at       BIGINT
 );
 
 -- Passkeys (WebAuthn credentials). The public key is a BYTEA of any size:

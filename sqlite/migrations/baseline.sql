@@ -18,7 +18,9 @@ CREATE TABLE passkeyd_users (
 	password_hash   TEXT NOT NULL DEFAULT '',
 	staff           INTEGER NOT NULL DEFAULT 0,
 	created_at      INTEGER NOT NULL,
-	last_login_at   INTEGER
+	last_login_at   INTEGER,
+	-- When a staff member locked the account; NULL while it is not.
+	locked_at       INTEGER
 ) STRICT;
 
 -- Passkeys (WebAuthn credentials). The public key is a BLOB of any size:
