@@ -179,6 +179,7 @@ var statusOfCode = map[string]int{
 	"account_locked":       http.StatusForbidden,
 	"cannot_change_self":   http.StatusConflict,
 	"users_not_kept":       http.StatusNotFound,
+	"user_not_found":       http.StatusNotFound,
 	"names_not_kept":       http.StatusNotFound,
 	"weak_password":        http.StatusBadRequest,
 	"wrong_password":       http.StatusForbidden,

@@ -39,6 +39,8 @@ var eventWords = map[string]string{
 	passkeyd.AuditLoginLinkUsed:        msg("Logged in with a login link"),
 	passkeyd.AuditAccountLocked:        msg("Account locked by staff"),
 	passkeyd.AuditAccountUnlocked:      msg("Account unlocked by staff"),
+	passkeyd.AuditStaffGranted:         msg("Staff role given"),
+	passkeyd.AuditStaffRevoked:         msg("Staff role taken away"),
 }
 
 // activityPage shows the user's newest audit events.

@@ -1,0 +1,256 @@
+package passkeyd
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"time"
+)
+
+// The admin API (/api/admin/…) is for staff (User.Staff) of a site whose
+// users passkeyd keeps. To anyone else — nobody logged in, or a user who
+// is not staff — it does not exist: every route answers 404 not_found,
+// so it does not even tell that there is an admin. Every change needs a
+// recent login (RequireRecentAuth) and is written to the audit log of the
+// user it changes, with the staff member's username as its Actor.
+
+// The audit events of staff roles.
+const (
+	AuditStaffGranted = "staff_granted"
+	AuditStaffRevoked = "staff_revoked"
+)
+
+// AdminPageSize is how many users a page of the admin's list shows.
+const AdminPageSize = 20
+
+// adminEventLimit is how many of a user's newest audit events the admin
+// shows.
+const adminEventLimit = 50
+
+var (
+	// errNoAdmin is every admin route's answer to anyone not staff.
+	errNoAdmin = NewError("not_found", "There is nothing here.")
+	// errNoSuchUser answers an admin route naming no user.
+	errNoSuchUser = NewError("user_not_found", "There is no such user.")
+)
+
+// AdminUser is a user as the admin shows them.
+type AdminUser struct {
+	ID          string     `json:"id"`
+	Username    string     `json:"username"`
+	DisplayName string     `json:"display_name"`
+	Staff       bool       `json:"staff"`
+	Locked      bool       `json:"locked"`
+	HasPassword bool       `json:"has_password"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastLoginAt *time.Time `json:"last_login_at"`
+}
+
+// AdminView returns u as the admin shows them.
+func (u *User) AdminView() AdminUser {
+	v := AdminUser{
+		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Staff: u.Staff,
+		Locked: !u.LockedAt.IsZero(), HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt.UTC(),
+	}
+	if !u.LastLoginAt.IsZero() {
+		t := u.LastLoginAt.UTC()
+		v.LastLoginAt = &t
+	}
+	return v
+}
+
+// AdminEvent is an audit event as the admin shows it.
+type AdminEvent struct {
+	At        time.Time `json:"at"`
+	Event     string    `json:"event"`
+	Outcome   string    `json:"outcome"`
+	Method    string    `json:"method"`
+	PasskeyID string    `json:"passkey_id"`
+	Platform  string    `json:"platform"`
+	Address   string    `json:"address"`
+	Reason    string    `json:"reason"`
+	Actor     string    `json:"actor"`
+}
+
+// AdminUserDetail is what the admin shows of one user: the user, their
+// passkeys, their sessions and their newest audit events.
+type AdminUserDetail struct {
+	User     AdminUser     `json:"user"`
+	Passkeys []PasskeyInfo `json:"passkeys"`
+	Sessions []SessionInfo `json:"sessions"`
+	Events   []AdminEvent  `json:"events"`
+}
+
+// staffOnly adapts an admin route: its handler runs for staff only, and
+// anyone else gets 404 not_found.
+func (s *Service) staffOnly(h apiFunc) http.Handler {
+	return s.api(userOptional, func(w http.ResponseWriter, r *http.Request, user *User) (int, any, error) {
+		if user == nil || !user.Staff {
+			return 0, nil, errNoAdmin
+		}
+		return h(w, r, user)
+	})
+}
+
+// keptUsers is the users passkeyd keeps, or nil when the app keeps its own.
+func (s *Service) keptUsers() UserStore {
+	store, _ := s.users.(UserStore)
+	return store
+}
+
+// SearchUsers returns a page (from 1) of the users whose username or
+// display name contains query, and how many pages there are.
+func (s *Service) SearchUsers(ctx context.Context, query string, page int) ([]*User, int, error) {
+	store := s.keptUsers()
+	if store == nil {
+		return nil, 0, errUsersNotKept
+	}
+	offset := math.MaxInt32
+	if page-1 < math.MaxInt32/AdminPageSize {
+		offset = (page - 1) * AdminPageSize
+	}
+	users, total, err := store.SearchUsers(ctx, query, offset, AdminPageSize)
+	if err != nil {
+		return nil, 0, err
+	}
+	return users, max(1, (total+AdminPageSize-1)/AdminPageSize), nil
+}
+
+// AdminUserDetail returns what the admin shows of the user with id.
+func (s *Service) AdminUserDetail(r *http.Request, id string) (*AdminUserDetail, error) {
+	ctx := r.Context()
+	u, err := s.adminTarget(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &AdminUserDetail{User: u.AdminView(), Passkeys: []PasskeyInfo{}, Sessions: []SessionInfo{}, Events: []AdminEvent{}}
+	passkeys, err := s.store.UserPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range passkeys {
+		d.Passkeys = append(d.Passkeys, p.Info())
+	}
+	if s.sessions != nil {
+		sessions, err := s.UserSessions(r, u)
+		if err != nil {
+			return nil, err
+		}
+		d.Sessions = sessions
+	}
+	events, err := s.store.AuditEvents(ctx, u.ID, adminEventLimit)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		d.Events = append(d.Events, AdminEvent{
+			At: e.At.UTC(), Event: e.Event, Outcome: e.Outcome, Method: e.Method, PasskeyID: e.PasskeyID,
+			Platform: e.Platform, Address: e.Address, Reason: e.Reason, Actor: e.Actor,
+		})
+	}
+	return d, nil
+}
+
+// adminTarget finds the user an admin route names.
+func (s *Service) adminTarget(ctx context.Context, id string) (*User, error) {
+	store := s.keptUsers()
+	if store == nil {
+		return nil, errUsersNotKept
+	}
+	u, err := store.UserByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errNoSuchUser
+	}
+	return u, err
+}
+
+// SetStaff gives target the staff role, or takes it away, for staff.
+// Staff cannot take away their own.
+func (s *Service) SetStaff(ctx context.Context, staff, target *User, isStaff bool) error {
+	if staff.ID == target.ID && !isStaff {
+		return errLockSelf
+	}
+	store := s.keptUsers()
+	if store == nil {
+		return errUsersNotKept
+	}
+	if err := store.SetStaff(ctx, target.ID, isStaff); err != nil {
+		return err
+	}
+	event := AuditStaffRevoked
+	if isStaff {
+		event = AuditStaffGranted
+	}
+	e := s.auditEvent(ctx, target.ID, event, AuditOK)
+	e.Actor = staff.Username
+	s.audit(ctx, e)
+	return nil
+}
+
+func (s *Service) handleAdminUsers(_ http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
+	page, err := ParsePage(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	users, pages, err := s.SearchUsers(r.Context(), r.URL.Query().Get("q"), page)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]AdminUser, len(users))
+	for i, u := range users {
+		out[i] = u.AdminView()
+	}
+	return http.StatusOK, struct {
+		Users []AdminUser `json:"users"`
+		Page  int         `json:"page"`
+		Pages int         `json:"pages"`
+	}{out, page, pages}, nil
+}
+
+func (s *Service) handleAdminUser(_ http.ResponseWriter, r *http.Request, _ *User) (int, any, error) {
+	d, err := s.AdminUserDetail(r, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, d, nil
+}
+
+func (s *Service) handleAdminUpdateUser(_ http.ResponseWriter, r *http.Request, staff *User) (int, any, error) {
+	var req struct {
+		Locked *bool `json:"locked"`
+		Staff  *bool `json:"staff"`
+	}
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx := r.Context()
+	target, err := s.adminTarget(ctx, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	// Refusals that need no step-up come first: nothing is asked in vain.
+	if target.ID == staff.ID && (req.Locked != nil && *req.Locked || req.Staff != nil && !*req.Staff) {
+		return 0, nil, errLockSelf
+	}
+	if err := s.RequireRecentAuth(r); err != nil {
+		return 0, nil, err
+	}
+	if req.Locked != nil && *req.Locked != !target.LockedAt.IsZero() {
+		if err := s.LockAccount(ctx, staff, target, *req.Locked); err != nil {
+			return 0, nil, err
+		}
+	}
+	if req.Staff != nil && *req.Staff != target.Staff {
+		if err := s.SetStaff(ctx, staff, target, *req.Staff); err != nil {
+			return 0, nil, err
+		}
+	}
+	updated, err := s.adminTarget(ctx, target.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, struct {
+		User AdminUser `json:"user"`
+	}{updated.AdminView()}, nil
+}

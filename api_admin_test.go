@@ -1,0 +1,137 @@
+package passkeyd_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/passkeytest"
+)
+
+// staffClient makes a staff member and a client logged in as them.
+func staffClient(t *testing.T, w *world, name string) (*passkeyd.User, *client) {
+	t.Helper()
+	u, c := w.userClient(t, name)
+	if err := w.h.db.SetStaff(t.Context(), u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	u.Staff = true
+	return u, c
+}
+
+// adminUsers is GET /api/admin/users's answer.
+type adminUsers struct {
+	Users []passkeyd.AdminUser `json:"users"`
+	Page  int                  `json:"page"`
+	Pages int                  `json:"pages"`
+}
+
+// To anyone not staff the admin API does not exist: 404 for every route,
+// logged in or not, and nothing changes.
+func TestAdminHiddenFromOthers(t *testing.T) {
+	w := newWorld(t, harnessOptions{})
+	target, plain := w.userClient(t, "plainuser")
+	before := w.h.snapshot(t)
+	for _, c := range []*client{plain, w.h.client()} {
+		for _, r := range []struct{ method, path, body string }{
+			{"GET", "/api/admin/users", ""},
+			{"GET", "/api/admin/users?q=plain&page=1", ""},
+			{"GET", "/api/admin/users/" + target.ID, ""},
+			{"PATCH", "/api/admin/users/" + target.ID, `{"staff": true}`},
+			{"PATCH", "/api/admin/users/" + target.ID, `{"locked": true}`},
+		} {
+			c.mustError(t, http.StatusNotFound, "not_found", r.method, r.path, []byte(r.body))
+		}
+	}
+	if after := w.h.snapshot(t); after != before {
+		t.Errorf("a non-staff request changed the database:\n%s\nwant:\n%s", after, before)
+	}
+}
+
+// Staff list users with search and pages, see one with their passkeys,
+// sessions and audit events, and lock or unlock them and give or take
+// the staff role, with a recent login; never their own staff role or
+// lock. Each change is in the user's audit log with the staff member's
+// name.
+func TestAdminUsers(t *testing.T) {
+	w := newWorld(t, harnessOptions{})
+	staff, sc := staffClient(t, w, "admin-ann")
+	for i := range 23 {
+		w.h.user(t, fmt.Sprintf("member%02d", i))
+	}
+	target, tc := w.userClient(t, "member-target")
+	tc.register(t, passkeytest.New(w.h.origin, passkeytest.Options{}), "Phone")
+
+	var list adminUsers
+	if err := json.Unmarshal(sc.must(t, http.StatusOK, "GET", "/api/admin/users?q=MEMBER&page=2", nil), &list); err != nil {
+		t.Fatal(err)
+	}
+	if list.Page != 2 || list.Pages != 2 || len(list.Users) != 4 {
+		t.Fatalf("page 2 of the members: page %d of %d, %d users", list.Page, list.Pages, len(list.Users))
+	}
+	if err := json.Unmarshal(sc.must(t, http.StatusOK, "GET", "/api/admin/users?q=target", nil), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Users) != 1 || list.Users[0].ID != target.ID || !list.Users[0].HasPassword || list.Users[0].Locked {
+		t.Fatalf("search for the target: %+v", list.Users)
+	}
+
+	var d passkeyd.AdminUserDetail
+	if err := json.Unmarshal(sc.must(t, http.StatusOK, "GET", "/api/admin/users/"+target.ID, nil), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Passkeys) != 1 || d.Passkeys[0].Name != "Phone" || len(d.Sessions) != 1 || len(d.Events) == 0 {
+		t.Fatalf("the target's page: %d passkeys, %d sessions, %d events", len(d.Passkeys), len(d.Sessions), len(d.Events))
+	}
+
+	// Lock: the target's session ends at once.
+	sc.must(t, http.StatusOK, "PATCH", "/api/admin/users/"+target.ID, []byte(`{"locked": true}`))
+	tc.mustError(t, http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
+	sc.must(t, http.StatusOK, "PATCH", "/api/admin/users/"+target.ID, []byte(`{"locked": false, "staff": true}`))
+	// A change on an old login asks to confirm first, and changes nothing.
+	w.clock.Advance(passkeyd.DefaultReauthWindow + time.Minute)
+	before := w.h.snapshot(t)
+	sc.mustError(t, http.StatusUnauthorized, "reauth_required", "PATCH", "/api/admin/users/"+target.ID, []byte(`{"staff": false}`))
+	if after := w.h.snapshot(t); after != before {
+		t.Error("a change refused for want of a recent login changed the database")
+	}
+	events := w.h.events(t, target.ID)
+	var byStaff []string
+	all, err := w.h.svc.AuditEvents(t.Context(), target.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Actor == staff.Username {
+			byStaff = append(byStaff, e.Event)
+		}
+	}
+	if fmt.Sprint(byStaff) != "[staff_granted account_unlocked account_locked]" {
+		t.Errorf("the target's events by staff: %v (all: %v)", byStaff, events)
+	}
+
+	// Bad requests change nothing.
+	for _, tc := range []struct {
+		name, method, path, body, code string
+		status                         int
+	}{
+		{"own staff role", "PATCH", "/api/admin/users/" + staff.ID, `{"staff": false}`, "cannot_change_self", http.StatusConflict},
+		{"own lock", "PATCH", "/api/admin/users/" + staff.ID, `{"locked": true}`, "cannot_change_self", http.StatusConflict},
+		{"unknown user", "GET", "/api/admin/users/nobody", "", "user_not_found", http.StatusNotFound},
+		{"unknown user's change", "PATCH", "/api/admin/users/nobody", `{"locked": true}`, "user_not_found", http.StatusNotFound},
+		{"unknown field", "PATCH", "/api/admin/users/" + target.ID, `{"admin": true}`, "unknown_field", http.StatusBadRequest},
+		{"wrong type", "PATCH", "/api/admin/users/" + target.ID, `{"locked": "yes"}`, "invalid_type", http.StatusBadRequest},
+		{"not json", "PATCH", "/api/admin/users/" + target.ID, `locked`, "invalid_json", http.StatusBadRequest},
+		{"page zero", "GET", "/api/admin/users?page=0", "", "invalid_page", http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc.mustError(t, tc.status, tc.code, tc.method, tc.path, []byte(tc.body))
+		})
+	}
+	if after := w.h.snapshot(t); after != before {
+		t.Error("refused admin requests changed the database")
+	}
+}
