@@ -93,17 +93,11 @@ func (s *Service) staffOnly(h apiFunc) http.Handler {
 	})
 }
 
-// keptUsers is the users passkeyd keeps, or nil when the app keeps its own.
-func (s *Service) keptUsers() UserStore {
-	store, _ := s.users.(UserStore)
-	return store
-}
-
 // SearchUsers returns a page (from 1) of the users whose username or
 // display name contains query, and how many pages there are.
 func (s *Service) SearchUsers(ctx context.Context, query string, page int) ([]*User, int, error) {
-	store := s.keptUsers()
-	if store == nil {
+	store, ok := s.users.(UserStore)
+	if !ok {
 		return nil, 0, errUsersNotKept
 	}
 	offset := math.MaxInt32
@@ -154,11 +148,7 @@ func (s *Service) AdminUserDetail(r *http.Request, id string) (*AdminUserDetail,
 
 // adminTarget finds the user an admin route names.
 func (s *Service) adminTarget(ctx context.Context, id string) (*User, error) {
-	store := s.keptUsers()
-	if store == nil {
-		return nil, errUsersNotKept
-	}
-	u, err := store.UserByID(ctx, id)
+	u, err := s.users.UserByID(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errNoSuchUser
 	}
@@ -171,8 +161,8 @@ func (s *Service) SetStaff(ctx context.Context, staff, target *User, isStaff boo
 	if staff.ID == target.ID && !isStaff {
 		return errLockSelf
 	}
-	store := s.keptUsers()
-	if store == nil {
+	store, ok := s.users.(UserStore)
+	if !ok {
 		return errUsersNotKept
 	}
 	if err := store.SetStaff(ctx, target.ID, isStaff); err != nil {
@@ -182,9 +172,7 @@ func (s *Service) SetStaff(ctx context.Context, staff, target *User, isStaff boo
 	if isStaff {
 		event = AuditStaffGranted
 	}
-	e := s.auditEvent(ctx, target.ID, event, AuditOK)
-	e.Actor = staff.Username
-	s.audit(ctx, e)
+	s.audit(ctx, s.auditEvent(withActor(ctx, staff.Username), target.ID, event, AuditOK))
 	return nil
 }
 
@@ -253,4 +241,116 @@ func (s *Service) handleAdminUpdateUser(_ http.ResponseWriter, r *http.Request, 
 	return http.StatusOK, struct {
 		User AdminUser `json:"user"`
 	}{updated.AdminView()}, nil
+}
+
+// adminChange adapts an admin route that changes the user its path names
+// ({id}): staff only, a recent login, and the staff member as the actor
+// of every audit event the change writes.
+func (s *Service) adminChange(h func(w http.ResponseWriter, r *http.Request, staff, target *User) (int, any, error)) http.Handler {
+	return s.staffOnly(func(w http.ResponseWriter, r *http.Request, staff *User) (int, any, error) {
+		target, err := s.adminTarget(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := s.RequireRecentAuth(r); err != nil {
+			return 0, nil, err
+		}
+		return h(w, r.WithContext(withActor(r.Context(), staff.Username)), staff, target)
+	})
+}
+
+func (s *Service) handleAdminUpdatePasskey(_ http.ResponseWriter, r *http.Request, _, target *User) (int, any, error) {
+	var req struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	p, err := s.UpdatePasskey(r.Context(), target.ID, r.PathValue("passkey"), PasskeyUpdate{Enabled: req.Enabled})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, passkeyBody{p.Info()}, nil
+}
+
+func (s *Service) handleAdminDeletePasskey(_ http.ResponseWriter, r *http.Request, _, target *User) (int, any, error) {
+	if _, err := checkPasskeyID(r.PathValue("passkey")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, s.DeletePasskey(r.Context(), target.ID, r.PathValue("passkey"))
+}
+
+func (s *Service) handleAdminEndSession(w http.ResponseWriter, r *http.Request, _, target *User) (int, any, error) {
+	return http.StatusNoContent, nil, s.EndSession(w, r, target, r.PathValue("session"))
+}
+
+func (s *Service) handleAdminEndSessions(_ http.ResponseWriter, r *http.Request, _, target *User) (int, any, error) {
+	return http.StatusNoContent, nil, s.EndOtherSessions(r, target)
+}
+
+// handleAdminSetPassword sets a user's password for them (a reset): every
+// session of theirs ends.
+func (s *Service) handleAdminSetPassword(_ http.ResponseWriter, r *http.Request, _, target *User) (int, any, error) {
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	hasher, ok := s.passwords.(PasswordHasher)
+	if !ok {
+		return 0, nil, errNoPasswordLogin
+	}
+	return http.StatusNoContent, nil, s.setPassword(r.Context(), hasher, target, req.Password, nil)
+}
+
+// handleAdminLoginLink makes a user a one-time login link, as passkeyd
+// user recover does, for staff to hand over.
+func (s *Service) handleAdminLoginLink(_ http.ResponseWriter, r *http.Request, staff, target *User) (int, any, error) {
+	token, err := s.NewLoginLink(r.Context(), target, staff.Username)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, struct {
+		Path      string    `json:"path"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}{"/recover/" + token, s.now().Add(LoginLinkTTL).UTC().Truncate(time.Second)}, nil
+}
+
+// handleAdminCreateUser makes a user, with a password or without one (a
+// passkeys-only user then logs in first with a login link).
+func (s *Service) handleAdminCreateUser(_ http.ResponseWriter, r *http.Request, staff *User) (int, any, error) {
+	var req struct {
+		Username    string `json:"username"`
+		DisplayName string `json:"display_name"`
+		Password    string `json:"password"`
+		Staff       bool   `json:"staff"`
+	}
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	u, err := NewUser(req.Username, req.DisplayName, s.now())
+	if err != nil {
+		return 0, nil, errInvalidUsername.Wrap(err)
+	}
+	u.Staff = req.Staff
+	if err := s.RequireRecentAuth(r); err != nil {
+		return 0, nil, err
+	}
+	ctx := withActor(r.Context(), staff.Username)
+	if req.Password != "" {
+		hasher, ok := s.passwords.(PasswordHasher)
+		if !ok {
+			return 0, nil, errNoPasswordLogin
+		}
+		if u.PasswordHash, err = hasher.HashPassword(ctx, req.Password); err != nil {
+			return 0, nil, err
+		}
+	}
+	if err := s.createUser(ctx, u); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, struct {
+		User AdminUser `json:"user"`
+	}{u.AdminView()}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,9 @@ func staffClient(t *testing.T, w *world, name string) (*passkeyd.User, *client) 
 	u.Staff = true
 	return u, c
 }
+
+// fakeUUID is a passkey id nobody has.
+const fakeUUID = "00000000-0000-4000-8000-000000000000"
 
 // adminUsers is GET /api/admin/users's answer.
 type adminUsers struct {
@@ -42,6 +47,13 @@ func TestAdminHiddenFromOthers(t *testing.T) {
 			{"GET", "/api/admin/users/" + target.ID, ""},
 			{"PATCH", "/api/admin/users/" + target.ID, `{"staff": true}`},
 			{"PATCH", "/api/admin/users/" + target.ID, `{"locked": true}`},
+			{"POST", "/api/admin/users", `{"username": "sneaky", "staff": true}`},
+			{"PATCH", "/api/admin/users/" + target.ID + "/passkeys/" + fakeUUID, `{"enabled": false}`},
+			{"DELETE", "/api/admin/users/" + target.ID + "/passkeys/" + fakeUUID, ""},
+			{"DELETE", "/api/admin/users/" + target.ID + "/sessions/x", ""},
+			{"POST", "/api/admin/users/" + target.ID + "/sessions/end-all", ""},
+			{"POST", "/api/admin/users/" + target.ID + "/password", `{"password": "taken over now"}`},
+			{"POST", "/api/admin/users/" + target.ID + "/login-link", ""},
 		} {
 			c.mustError(t, http.StatusNotFound, "not_found", r.method, r.path, []byte(r.body))
 		}
@@ -133,5 +145,105 @@ func TestAdminUsers(t *testing.T) {
 	}
 	if after := w.h.snapshot(t); after != before {
 		t.Error("refused admin requests changed the database")
+	}
+}
+
+// Staff manage a user's passkeys and sessions, reset their password, make
+// them a login link, and create users: each with a recent login, each in
+// the user's audit log with the staff member's name; bad input changes
+// nothing.
+func TestAdminActions(t *testing.T) {
+	w := newWorld(t, harnessOptions{})
+	staff, sc := staffClient(t, w, "admin-bea")
+	target, phone := w.userClient(t, "managed")
+	a := passkeytest.New(w.h.origin, passkeytest.Options{})
+	p := phone.register(t, a, "Phone")
+	laptop := w.h.client()
+	laptop.logInAs(t, target)
+	base := "/api/admin/users/" + target.ID
+
+	sc.must(t, http.StatusOK, "PATCH", base+"/passkeys/"+p.ID, []byte(`{"enabled": false}`))
+	if got := phone.passkey(t, p.ID); got.Enabled {
+		t.Error("the passkey is still enabled")
+	}
+	sc.must(t, http.StatusNoContent, "DELETE", base+"/passkeys/"+p.ID, nil)
+	sc.mustError(t, http.StatusNotFound, "passkey_not_found", "DELETE", base+"/passkeys/"+p.ID, nil)
+
+	var d passkeyd.AdminUserDetail
+	if err := json.Unmarshal(sc.must(t, http.StatusOK, "GET", base, nil), &d); err != nil || len(d.Sessions) != 2 {
+		t.Fatalf("the target's sessions: %+v, %v", d.Sessions, err)
+	}
+	sc.must(t, http.StatusNoContent, "DELETE", base+"/sessions/"+d.Sessions[0].ID, nil)
+	if err := json.Unmarshal(sc.must(t, http.StatusOK, "GET", base, nil), &d); err != nil || len(d.Sessions) != 1 {
+		t.Fatalf("after ending one: %+v, %v", d.Sessions, err)
+	}
+	sc.must(t, http.StatusNoContent, "POST", base+"/sessions/end-all", nil)
+	phone.mustError(t, http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
+	laptop.mustError(t, http.StatusUnauthorized, "not_logged_in", "GET", "/api/passkeys", nil)
+
+	sc.must(t, http.StatusNoContent, "POST", base+"/password", []byte(`{"password": "a brand new password"}`))
+	other := w.h.client()
+	other.mustError(t, http.StatusUnauthorized, "login_failed", "POST", "/api/login/password", passwordBody(t, "managed", "pw"))
+	other.must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "managed", "a brand new password"))
+
+	var link struct {
+		Path string `json:"path"`
+	}
+	if err := json.Unmarshal(sc.must(t, http.StatusCreated, "POST", base+"/login-link", nil), &link); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimPrefix(link.Path, "/recover/")
+	w.h.client().must(t, http.StatusOK, "POST", "/api/login/link", []byte(`{"token": "`+token+`"}`))
+
+	created := sc.must(t, http.StatusCreated, "POST", "/api/admin/users", []byte(`{"username": "Newbie", "display_name": "New Bie", "password": "a long password"}`))
+	var nu struct {
+		User passkeyd.AdminUser `json:"user"`
+	}
+	if err := json.Unmarshal(created, &nu); err != nil || nu.User.Username != "Newbie" || !nu.User.HasPassword || nu.User.Staff {
+		t.Fatalf("created %s, %v", created, err)
+	}
+	w.h.client().must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "newbie", "a long password"))
+
+	var byStaff []string
+	all, err := w.h.svc.AuditEvents(t.Context(), target.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Actor == staff.Username {
+			byStaff = append(byStaff, e.Event)
+		}
+	}
+	slices.Reverse(byStaff)
+	want := "[passkey_disabled passkey_deleted sessions_ended sessions_ended password_changed login_link_created]"
+	if fmt.Sprint(byStaff) != want {
+		t.Errorf("the target's events by staff: %v, want %s", byStaff, want)
+	}
+
+	before := w.h.snapshot(t)
+	for _, tc := range []struct {
+		name, method, path, body, code string
+		status                         int
+	}{
+		{"taken username", "POST", "/api/admin/users", `{"username": "NEWBIE"}`, "username_taken", http.StatusConflict},
+		{"bad username", "POST", "/api/admin/users", `{"username": ""}`, "invalid_username", http.StatusBadRequest},
+		{"weak password", "POST", "/api/admin/users", `{"username": "weakling", "password": "short"}`, "weak_password", http.StatusBadRequest},
+		{"weak reset", "POST", base + "/password", `{"password": "short"}`, "weak_password", http.StatusBadRequest},
+		{"another user's passkey", "PATCH", base + "/passkeys/" + fakeUUID, `{"enabled": true}`, "passkey_not_found", http.StatusNotFound},
+		{"malformed passkey id", "DELETE", base + "/passkeys/nope", "", "passkey_not_found", http.StatusNotFound},
+		{"unknown session", "DELETE", base + "/sessions/nope", "", "session_not_found", http.StatusNotFound},
+		{"unknown user", "POST", "/api/admin/users/nobody/password", `{"password": "a long password"}`, "user_not_found", http.StatusNotFound},
+		{"unknown field", "POST", base + "/password", `{"password": "a long password", "force": true}`, "unknown_field", http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc.mustError(t, tc.status, tc.code, tc.method, tc.path, []byte(tc.body))
+		})
+	}
+	// On an old login every change asks to confirm first.
+	w.clock.Advance(passkeyd.DefaultReauthWindow + time.Minute)
+	sc.mustError(t, http.StatusUnauthorized, "reauth_required", "POST", base+"/login-link", nil)
+	sc.mustError(t, http.StatusUnauthorized, "reauth_required", "POST", "/api/admin/users", []byte(`{"username": "late"}`))
+	if after := w.h.snapshot(t); after != before {
+		t.Errorf("refused admin changes changed the database:\n%s\nwant:\n%s", after, before)
 	}
 }

@@ -92,10 +92,20 @@ func (s *Service) withRequestInfo(r *http.Request) *http.Request {
 // the client.
 func (s *Service) auditEvent(ctx context.Context, userID, event, outcome string) AuditEvent {
 	e := AuditEvent{At: s.now().UTC(), UserID: userID, Event: event, Outcome: outcome}
+	e.Actor, _ = ctx.Value(actorKey{}).(string)
 	if r, ok := ctx.Value(requestKey{}).(*http.Request); ok {
 		e.Address, e.Platform = s.ClientAddr(r).String(), s.platforms.Platform(r.UserAgent())
 	}
 	return e
+}
+
+// actorKey is the context key of the staff member on whose request a
+// change to another user is made: the Actor of its audit events.
+type actorKey struct{}
+
+// withActor is ctx of a change staff (by username) make to a user.
+func withActor(ctx context.Context, staff string) context.Context {
+	return context.WithValue(ctx, actorKey{}, staff)
 }
 
 // audit appends events made outside a commit (a refusal, a change of a

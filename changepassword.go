@@ -35,6 +35,12 @@ func (s *Service) ChangePassword(r *http.Request, user *User, current, next stri
 			return errWrongPassword
 		}
 	}
+	return s.setPassword(ctx, hasher, user, next, requestToken(r))
+}
+
+// setPassword hashes and stores user's new password, and ends every
+// session of theirs but keep's (nil: all), on every instance.
+func (s *Service) setPassword(ctx context.Context, hasher PasswordHasher, user *User, next string, keep []byte) error {
 	hash, err := hasher.HashPassword(ctx, next)
 	if err != nil {
 		return err
@@ -44,7 +50,7 @@ func (s *Service) ChangePassword(r *http.Request, user *User, current, next stri
 	}
 	events := []AuditEvent{s.auditEvent(ctx, user.ID, AuditPasswordChanged, AuditOK)}
 	if s.sessions != nil {
-		n, err := s.sessions.store.DeleteUserSessions(ctx, user.ID, requestToken(r))
+		n, err := s.sessions.store.DeleteUserSessions(ctx, user.ID, keep)
 		if err != nil {
 			return err
 		}

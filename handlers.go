@@ -76,9 +76,19 @@ func (s *Service) Routes(mux Router) {
 	mux.Handle("GET /api/signals", s.api(userRequired, s.handleSignals))
 	mux.Handle("PATCH /api/user", s.api(userRequired, s.handleSetDisplayName))
 	mux.Handle("GET /api/passkeys", s.api(userRequired, s.handleList))
-	mux.Handle("GET /api/admin/users", s.staffOnly(s.handleAdminUsers))
-	mux.Handle("GET /api/admin/users/{id}", s.staffOnly(s.handleAdminUser))
-	mux.Handle("PATCH /api/admin/users/{id}", s.staffOnly(s.handleAdminUpdateUser))
+	if _, ok := s.users.(UserStore); ok {
+		// The admin, where passkeyd keeps the users.
+		mux.Handle("GET /api/admin/users", s.staffOnly(s.handleAdminUsers))
+		mux.Handle("POST /api/admin/users", s.staffOnly(s.handleAdminCreateUser))
+		mux.Handle("GET /api/admin/users/{id}", s.staffOnly(s.handleAdminUser))
+		mux.Handle("PATCH /api/admin/users/{id}", s.staffOnly(s.handleAdminUpdateUser))
+		mux.Handle("PATCH /api/admin/users/{id}/passkeys/{passkey}", s.adminChange(s.handleAdminUpdatePasskey))
+		mux.Handle("DELETE /api/admin/users/{id}/passkeys/{passkey}", s.adminChange(s.handleAdminDeletePasskey))
+		mux.Handle("DELETE /api/admin/users/{id}/sessions/{session}", s.adminChange(s.handleAdminEndSession))
+		mux.Handle("POST /api/admin/users/{id}/sessions/end-all", s.adminChange(s.handleAdminEndSessions))
+		mux.Handle("POST /api/admin/users/{id}/password", s.adminChange(s.handleAdminSetPassword))
+		mux.Handle("POST /api/admin/users/{id}/login-link", s.adminChange(s.handleAdminLoginLink))
+	}
 	mux.Handle("GET /api/passkeys/{id}", s.api(userRequired, s.handleGet))
 	mux.Handle("PATCH /api/passkeys/{id}", s.api(userRequired, s.handleUpdate))
 	mux.Handle("DELETE /api/passkeys/{id}", s.api(userRequired, s.handleDelete))
