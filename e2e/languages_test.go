@@ -77,3 +77,50 @@ func TestPagesInBothLanguages(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminPages: staff, in each language, find a user, lock them (the
+// user's session ends at once), make them a login link, and create a
+// user; the admin's pages are saved as screenshots.
+func TestAdminPages(t *testing.T) {
+	for _, lang := range []string{"en", "ja"} {
+		t.Run(lang, func(t *testing.T) {
+			srv := serverFor(t, defaultServer)
+			staff, user := srv.addStaff(t), srv.addUser(t)
+			victim := newTab(t, srv)
+			victim.loginWithPassword(user)
+
+			tb := newTabIn(t, srv, lang)
+			tb.open("/login")
+			tb.submitPassword(staff, testPassword)
+			tb.waitJS("logged in", `location.pathname === '/' && document.querySelector('#admin-link') !== null`)
+			tb.click("#admin-link")
+			tb.waitVisible("#admin-search")
+			tb.typeInto("#admin-q", user)
+			tb.click("#admin-search button[type=submit]")
+			tb.waitJS("the user found", `document.querySelectorAll('tr.admin-user-row').length === 1`)
+			tb.screenshots("tour-admin-users", "")
+			tb.click("a.admin-user-link")
+			tb.waitVisible("#admin-lock")
+			tb.screenshots("tour-admin-user", "")
+
+			tb.click("#admin-lock")
+			tb.waitVisible("#admin-locked")
+			victim.w.expect("GET", "/passkeys", 303)
+			victim.open("/passkeys")
+			victim.waitJS("the locked user logged out", `location.pathname === '/login'`)
+
+			tb.click("#admin-login-link")
+			tb.waitVisible("#admin-link")
+			if link := tb.text("code#admin-link"); !strings.HasPrefix(link, srv.base+"/recover/") {
+				t.Errorf("the login link %q", link)
+			}
+			tb.screenshots("tour-admin-link", "")
+
+			tb.open("/admin/")
+			tb.typeInto("#new-username", "made-by-staff-"+lang)
+			tb.typeInto("#new-password", "a long enough password")
+			tb.click("#admin-create-user button[type=submit]")
+			tb.waitJS("the new user's page", `(document.querySelector('#admin-username') || {}).textContent === 'made-by-staff-`+lang+`'`)
+		})
+	}
+}

@@ -328,6 +328,18 @@ const testPassword = "correct horse battery staple"
 // "passkeyd user add NAME --password-stdin", and returns the username.
 func (s *server) addUser(t *testing.T) string {
 	t.Helper()
+	return s.addUserWith(t)
+}
+
+// addStaff is addUser for a staff member ("user add --staff").
+func (s *server) addStaff(t *testing.T) string {
+	t.Helper()
+	return s.addUserWith(t, "--staff")
+}
+
+// addUserWith is addUser with more flags of "user add".
+func (s *server) addUserWith(t *testing.T, flags ...string) string {
+	t.Helper()
 	userSeq.Lock()
 	userSeq.n++
 	n := userSeq.n
@@ -339,7 +351,7 @@ func (s *server) addUser(t *testing.T) string {
 	name := fmt.Sprintf("%s-%d", base, n)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bin, "user", "add", name, "--password-stdin", "--db", s.db)
+	cmd := exec.CommandContext(ctx, s.bin, append([]string{"user", "add", name, "--password-stdin", "--db", s.db}, flags...)...)
 	if s.cfg.example != "" {
 		cmd = exec.CommandContext(ctx, s.bin, "-db", s.db, "adduser", name)
 	}

@@ -166,27 +166,24 @@ const PasskeyAPI = {};
     }
   };
 
-  const postJSON = (path, body) => fetch(apiBase + path, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-    body: JSON.stringify(body || {}),
-  }).then((response) => response.json().catch(() => ({})).then((data) => {
-    if (!response.ok) {
-      throw new PasskeyError(data.error || 'server', data.message || t('The server refused the request ({{.Status}}).', { Status: response.status }));
+  // callJSON sends a request to the JSON API: a body, when given, as
+  // JSON. It resolves to the answer ({} for none) or rejects with a
+  // PasskeyError carrying the API's error code and message.
+  const callJSON = (method, path, body) => {
+    const init = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json' } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
     }
-    return data;
-  }));
-
-  const getJSON = (path) => fetch(apiBase + path, {
-    credentials: 'same-origin',
-    headers: { 'Accept': 'application/json' },
-  }).then((response) => response.json().catch(() => ({})).then((data) => {
-    if (!response.ok) {
-      throw new PasskeyError(data.error || 'server', data.message || t('The server refused the request ({{.Status}}).', { Status: response.status }));
-    }
-    return data;
-  }));
+    return fetch(apiBase + path, init).then((response) => response.json().catch(() => ({})).then((data) => {
+      if (!response.ok) {
+        throw new PasskeyError(data.error || 'server', data.message || t('The server refused the request ({{.Status}}).', { Status: response.status }));
+      }
+      return data;
+    }));
+  };
+  const postJSON = (path, body) => callJSON('POST', path, body || {});
+  const getJSON = (path) => callJSON('GET', path);
 
   // ---- the Signal API (WebAuthn Level 3), where the browser has it ----
   // signal calls PublicKeyCredential[name](arg) and resolves to whether
@@ -210,6 +207,12 @@ const PasskeyAPI = {};
   });
 
   // ---- the API ----
+
+  // Call sends method path (under the API's base) with body as JSON, and
+  // resolves to the answer ({} for none) or rejects with a PasskeyError.
+  // A change that needs a recent login first asks the person
+  // (OnReauthRequired), then is sent again.
+  PasskeyAPI.Call = (method, path, body) => withReauth(() => callJSON(method, path, body));
 
   // Init sets where the JSON API lives (default "/api") and resets state.
   PasskeyAPI.Init = (options) => {

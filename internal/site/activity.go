@@ -16,6 +16,8 @@ type activityView struct {
 	Event, Outcome    string
 	What              string
 	Platform, Address string
+	// Actor is the staff member who did it, "" when the user did.
+	Actor string
 }
 
 // eventWords say what each audit event was, for a person.
@@ -43,6 +45,22 @@ var eventWords = map[string]string{
 	passkeyd.AuditStaffRevoked:         msg("Staff role taken away"),
 }
 
+// eventText says what an event was, in English (the catalog's id).
+func eventText(event, method string) string {
+	if event == passkeyd.AuditLogin {
+		switch method {
+		case "passkey":
+			return msg("Log in with a passkey")
+		case "password":
+			return msg("Log in with your password")
+		}
+	}
+	if what := eventWords[event]; what != "" {
+		return what
+	}
+	return event
+}
+
 // activityPage shows the user's newest audit events.
 func (s *Site) activityPage(w http.ResponseWriter, r *http.Request) {
 	u, lv := s.requireLogin(w, r)
@@ -56,18 +74,7 @@ func (s *Site) activityPage(w http.ResponseWriter, r *http.Request) {
 	}
 	views := make([]activityView, len(events))
 	for i, e := range events {
-		what := eventWords[e.Event]
-		if what == "" {
-			what = e.Event
-		}
-		if e.Event == passkeyd.AuditLogin {
-			switch e.Method {
-			case "passkey":
-				what = msg("Log in with a passkey")
-			case "password":
-				what = msg("Log in with your password")
-			}
-		}
+		what := eventText(e.Event, e.Method)
 		views[i] = activityView{At: e.At, Event: e.Event, Outcome: e.Outcome, What: what, Platform: e.Platform, Address: e.Address}
 	}
 	s.render(w, r, http.StatusOK, "activity", page{Title: msg("Recent activity"), Login: lv, Activity: views})

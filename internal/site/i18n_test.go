@@ -74,7 +74,10 @@ func visibleTexts(t *testing.T, page string) []string {
 func TestPagesInJapanese(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testOpts{configure: func(c *passkeyd.Config, _ *site.Config) { c.SignUp = passkeyd.SignUpAny }})
-	ts.addUser(t, "taro", "correct horse battery")
+	taro := ts.addUser(t, "taro", "correct horse battery")
+	if err := ts.db.SetStaff(t.Context(), taro.ID, true); err != nil {
+		t.Fatal(err)
+	}
 	c := ts.client(t)
 	ts.login(t, c, "taro", "correct horse battery")
 	a := passkeytest.New(ts.passkeyOrigin, passkeytest.Options{AAGUID: gpmAAGUID})
@@ -97,6 +100,9 @@ func TestPagesInJapanese(t *testing.T) {
 		{"activity", c, "/activity", http.StatusOK},
 		{"recover", anonymous, "/recover/nonsense", http.StatusOK},
 		{"not found", anonymous, "/nope", http.StatusNotFound},
+		{"admin", c, "/admin/", http.StatusOK},
+		{"admin search", c, "/admin/?q=%E8%AA%B0%E3%82%82", http.StatusOK},
+		{"admin user", c, "/admin/users/" + taro.ID, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ts.get(t, tc.client, tc.path, ja...)

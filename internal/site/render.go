@@ -37,7 +37,7 @@ type views struct {
 }
 
 // pageNames are the templates that render a whole page inside the layout.
-var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup", "sessions", "recover"}
+var pageNames = []string{"home", "login", "passkeys", "error", "activity", "signup", "sessions", "recover", "admin_users", "admin_user"}
 
 func newViews(messages *locale.Catalog) (*views, error) {
 	own, err := fs.Sub(staticFiles, "static")
@@ -186,8 +186,15 @@ type page struct {
 	// SyncStarted are the ids of the passkeys that became synced
 	// (backup eligible) after they were made: the owner is told.
 	SyncStarted map[string]bool
-	// Activity page.
+	// Activity page, and the admin's user page.
 	Activity []activityView
+	// Admin: the users listed and the search (Query, URL-escaped in
+	// QueryParam); the user shown, and whether it is the staff member.
+	AdminUsers []passkeyd.AdminUser
+	Query      string
+	QueryParam string
+	AdminUser  *passkeyd.AdminUser
+	Self       bool
 }
 
 // passkeyView is a passkey as its page shows it: the JSON API's view,
@@ -201,7 +208,9 @@ type passkeyView struct {
 
 // loginView is who is logged in and how, for #login-state.
 type loginView struct {
-	Username    string
+	Username string
+	// Staff sees the admin's link.
+	Staff       bool
 	DisplayName string
 	// PasskeyID is the passkey this session logged in with: "this
 	// device" on the passkey page.
@@ -250,7 +259,7 @@ func (s *Site) loginView(r *http.Request) *loginView {
 
 // newLoginView describes a login for #login-state.
 func newLoginView(u *passkeyd.User, sess *passkeyd.Session) *loginView {
-	v := &loginView{Username: u.Username, DisplayName: u.DisplayName, Auth: sess.Auth, Provider: sess.Provider, At: sess.CreatedAt}
+	v := &loginView{Staff: u.Staff, Username: u.Username, DisplayName: u.DisplayName, Auth: sess.Auth, Provider: sess.Provider, At: sess.CreatedAt}
 	if sess.Auth.Name != nil {
 		v.PasskeyName = *sess.Auth.Name
 	}
