@@ -412,3 +412,22 @@ func TestPasskeysPageSyncNotice(t *testing.T) {
 		t.Fatalf("no sync notice for the passkey:\n%s", page)
 	}
 }
+
+// Each passkey's provider shows with a key, and its platform with its
+// own mark (a question mark when unknown).
+func TestPasskeyIcons(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testOpts{})
+	_, _ = withPasskey(t, ts, "iconic")
+	c := ts.client(t)
+	ts.login(t, c, "iconic", "correct horse battery")
+	page := ts.get(t, c, "/passkeys").body
+	for _, want := range []string{`class="bi bi-key"`, `class="bi bi-question-circle"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the passkeys page has no %s", want)
+		}
+	}
+	if !strings.Contains(page, `<svg aria-hidden="true"`) {
+		t.Error("the icons are not hidden from screen readers")
+	}
+}

@@ -72,6 +72,10 @@ func newViews(messages *locale.Catalog) (*views, error) {
 			return nil, fmt.Errorf("hash static files: %w", err)
 		}
 	}
+	icons, err := loadIcons(own)
+	if err != nil {
+		return nil, err
+	}
 	for _, lang := range messages.Languages() {
 		translations := messages.Translations(lang)
 		scripts := map[string]string{}
@@ -87,6 +91,8 @@ func newViews(messages *locale.Catalog) (*views, error) {
 		v.scriptMessages[lang] = string(b)
 		funcs := textFuncs(messages.Localizer(lang))
 		funcs["static"] = v.staticURL
+		funcs["icon"] = icons.html
+		funcs["platformIcon"] = icons.platform
 		funcs["add"] = func(a, b int) int { return a + b }
 		funcs["sub"] = func(a, b int) int { return a - b }
 		v.pages[lang] = map[string]*template.Template{}
@@ -284,4 +290,43 @@ func (o overlayFS) Open(name string) (fs.File, error) {
 		}
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// icons are the vendored Bootstrap Icons, by name, ready to inline.
+type icons map[string]template.HTML
+
+// iconNames are the icons the pages show.
+var iconNames = []string{"key", "apple", "google", "microsoft", "amazon", "question-circle"}
+
+// loadIcons reads the icons from the static files, hidden from screen
+// readers: the text beside each says the same.
+func loadIcons(files fs.FS) (icons, error) {
+	out := icons{}
+	for _, name := range iconNames {
+		b, err := fs.ReadFile(files, "vendor/bootstrap-icons/"+name+".svg")
+		if err != nil {
+			return nil, fmt.Errorf("icon %s: %w", name, err)
+		}
+		svg := strings.Replace(strings.TrimSpace(string(b)), "<svg ", `<svg aria-hidden="true" focusable="false" `, 1)
+		out[name] = template.HTML(svg) //nolint:gosec // our own vendored file
+	}
+	return out, nil
+}
+
+// html returns the icon name, inline.
+func (ic icons) html(name string) (template.HTML, error) {
+	svg, ok := ic[name]
+	if !ok {
+		return "", fmt.Errorf("no icon %q", name)
+	}
+	return svg, nil
+}
+
+// platform returns the icon of a passkey's platform (Apple, Google,
+// Microsoft, Amazon), or a question mark for an unknown one.
+func (ic icons) platform(name string) template.HTML {
+	if svg, ok := ic[strings.ToLower(name)]; ok {
+		return svg
+	}
+	return ic["question-circle"]
 }
