@@ -110,8 +110,8 @@ func TestAdminPages(t *testing.T) {
 			victim.waitJS("the locked user logged out", `location.pathname === '/login'`)
 
 			tb.click("#admin-login-link")
-			tb.waitVisible("#admin-link")
-			if link := tb.text("code#admin-link"); !strings.HasPrefix(link, srv.base+"/recover/") {
+			tb.waitVisible("#admin-login-url")
+			if link := tb.text("#admin-login-url"); !strings.HasPrefix(link, srv.base+"/recover/") {
 				t.Errorf("the login link %q", link)
 			}
 			tb.screenshots("tour-admin-link", "")

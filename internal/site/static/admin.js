@@ -14,7 +14,7 @@ document.addEventListener('DOMContentLoaded', () => {
     box.textContent = message;
     if (link) {
       const code = document.createElement('code');
-      code.id = 'admin-link';
+      code.id = 'admin-login-url';
       code.className = 'd-block mt-2 text-break';
       code.textContent = link;
       box.appendChild(code);
