@@ -51,7 +51,7 @@ func (s *Site) adminUsersPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "admin_users", page{
 		Title: msg("Users"), Login: lv, StepUp: true, Scripts: []string{"passkey.js", "reauth.js", "admin.js"},
-		AdminUsers: views, Query: query, QueryParam: url.QueryEscape(query), Page: n, Pages: pages,
+		AdminUsers: views, Query: query, Page: n, Pages: pages, PageURL: "/admin/?q=" + url.QueryEscape(query) + "&page=",
 	})
 }
 

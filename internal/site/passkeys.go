@@ -87,6 +87,7 @@ func (s *Site) renderPasskeys(w http.ResponseWriter, r *http.Request, u *passkey
 		Passkeys:    infos,
 		Page:        pageNum,
 		Pages:       pages,
+		PageURL:     "/passkeys?page=",
 		SyncStarted: synced,
 		ReauthRetry: reauthRetry,
 		ReauthAsk:   reauthRetry != "",

@@ -181,8 +181,11 @@ type page struct {
 	Username string
 	// Passkey page.
 	Passkeys []passkeyView
-	Page     int
-	Pages    int
+	// A list's page and how many there are; PageURL is a page's URL but
+	// for its number.
+	Page    int
+	Pages   int
+	PageURL string
 	// Sessions page.
 	Sessions []passkeyd.SessionInfo
 	// CodesLeft is how many recovery codes the user has left; NewCodes
@@ -194,11 +197,10 @@ type page struct {
 	SyncStarted map[string]bool
 	// Activity page, and the admin's user page.
 	Activity []activityView
-	// Admin: the users listed and the search (Query, URL-escaped in
-	// QueryParam); the user shown, and whether it is the staff member.
+	// Admin: the users listed and the search; the user shown, and whether
+	// it is the staff member.
 	AdminUsers []passkeyd.AdminUser
 	Query      string
-	QueryParam string
 	AdminUser  *passkeyd.AdminUser
 	Self       bool
 }
