@@ -24,6 +24,23 @@ func staffClient(t *testing.T, w *world, name string) (*passkeyd.User, *client) 
 	return u, c
 }
 
+// eventsBy returns the events of userID's audit log that actor did,
+// oldest first.
+func eventsBy(t *testing.T, w *world, userID, actor string) []string {
+	t.Helper()
+	all, err := w.h.svc.AuditEvents(t.Context(), userID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range slices.Backward(all) {
+		if e.Actor == actor {
+			out = append(out, e.Event)
+		}
+	}
+	return out
+}
+
 // fakeUUID is a passkey id nobody has.
 const fakeUUID = "00000000-0000-4000-8000-000000000000"
 
@@ -110,19 +127,8 @@ func TestAdminUsers(t *testing.T) {
 	if after := w.h.snapshot(t); after != before {
 		t.Error("a change refused for want of a recent login changed the database")
 	}
-	events := w.h.events(t, target.ID)
-	var byStaff []string
-	all, err := w.h.svc.AuditEvents(t.Context(), target.ID, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Actor == staff.Username {
-			byStaff = append(byStaff, e.Event)
-		}
-	}
-	if fmt.Sprint(byStaff) != "[staff_granted account_unlocked account_locked]" {
-		t.Errorf("the target's events by staff: %v (all: %v)", byStaff, events)
+	if got := eventsBy(t, w, target.ID, staff.Username); fmt.Sprint(got) != "[account_locked account_unlocked staff_granted]" {
+		t.Errorf("the target's events by staff: %v", got)
 	}
 
 	// Bad requests change nothing.
@@ -204,20 +210,9 @@ func TestAdminActions(t *testing.T) {
 	}
 	w.h.client().must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "newbie", "a long password"))
 
-	var byStaff []string
-	all, err := w.h.svc.AuditEvents(t.Context(), target.ID, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Actor == staff.Username {
-			byStaff = append(byStaff, e.Event)
-		}
-	}
-	slices.Reverse(byStaff)
 	want := "[passkey_disabled passkey_deleted sessions_ended sessions_ended password_changed login_link_created]"
-	if fmt.Sprint(byStaff) != want {
-		t.Errorf("the target's events by staff: %v, want %s", byStaff, want)
+	if got := eventsBy(t, w, target.ID, staff.Username); fmt.Sprint(got) != want {
+		t.Errorf("the target's events by staff: %v, want %s", got, want)
 	}
 
 	before := w.h.snapshot(t)
