@@ -350,6 +350,9 @@ func (s *Service) handleAdminCreateUser(_ http.ResponseWriter, r *http.Request, 
 	if err := s.createUser(ctx, u); err != nil {
 		return 0, nil, err
 	}
+	if u.Staff {
+		s.audit(ctx, s.auditEvent(ctx, u.ID, AuditStaffGranted, AuditOK))
+	}
 	return http.StatusCreated, struct {
 		User AdminUser `json:"user"`
 	}{u.AdminView()}, nil

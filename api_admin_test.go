@@ -209,6 +209,15 @@ func TestAdminActions(t *testing.T) {
 		t.Fatalf("created %s, %v", created, err)
 	}
 	w.h.client().must(t, http.StatusOK, "POST", "/api/login/password", passwordBody(t, "newbie", "a long password"))
+	var boss struct {
+		User passkeyd.AdminUser `json:"user"`
+	}
+	if err := json.Unmarshal(sc.must(t, http.StatusCreated, "POST", "/api/admin/users", []byte(`{"username": "second-boss", "staff": true}`)), &boss); err != nil || !boss.User.Staff || boss.User.HasPassword {
+		t.Fatalf("a staff member created: %+v, %v", boss.User, err)
+	}
+	if got := eventsBy(t, w, boss.User.ID, staff.Username); fmt.Sprint(got) != "[signed_up staff_granted]" {
+		t.Errorf("a staff member's creation in their log: %v", got)
+	}
 
 	want := "[passkey_disabled passkey_deleted sessions_ended sessions_ended password_changed login_link_created]"
 	if got := eventsBy(t, w, target.ID, staff.Username); fmt.Sprint(got) != want {
