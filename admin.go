@@ -96,9 +96,9 @@ func (s *Service) staffOnly(h apiFunc) http.Handler {
 // SearchUsers returns a page (from 1) of the users whose username or
 // display name contains query, and how many pages there are.
 func (s *Service) SearchUsers(ctx context.Context, query string, page int) ([]*User, int, error) {
-	store, ok := s.users.(UserStore)
-	if !ok {
-		return nil, 0, errUsersNotKept
+	store, err := s.keptUsers()
+	if err != nil {
+		return nil, 0, err
 	}
 	offset := math.MaxInt32
 	if page-1 < math.MaxInt32/AdminPageSize {
@@ -161,9 +161,9 @@ func (s *Service) SetStaff(ctx context.Context, staff, target *User, isStaff boo
 	if staff.ID == target.ID && !isStaff {
 		return errLockSelf
 	}
-	store, ok := s.users.(UserStore)
-	if !ok {
-		return errUsersNotKept
+	store, err := s.keptUsers()
+	if err != nil {
+		return err
 	}
 	if err := store.SetStaff(ctx, target.ID, isStaff); err != nil {
 		return err

@@ -266,9 +266,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	LogFailure(s.log, r, status, err)
 	SetRetryAfter(w, err)
-	l := s.Localizer(r)
+	e, l := Classify(err), s.Localizer(r)
 	w.Header().Set("Content-Language", l.Lang())
-	writeJSON(w, status, errorBody{Error: Classify(err).Code, Message: Classify(err).LocalizedMessage(l)})
+	writeJSON(w, status, errorBody{Error: e.Code, Message: e.LocalizedMessage(l)})
 }
 
 // LogFailure logs a request's failure at the level it deserves: a fault

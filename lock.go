@@ -16,6 +16,16 @@ const (
 // users itself.
 var errUsersNotKept = NewError("users_not_kept", "This site keeps its users itself; passkeyd cannot change them.")
 
+// keptUsers is Deps.Users as a UserStore, or errUsersNotKept where the
+// app keeps its users itself.
+func (s *Service) keptUsers() (UserStore, error) {
+	store, ok := s.users.(UserStore)
+	if !ok {
+		return nil, errUsersNotKept
+	}
+	return store, nil
+}
+
 // errLockSelf refuses staff locking their own account.
 var errLockSelf = NewError("cannot_change_self", "You cannot lock your own account or take away your own staff role.")
 
@@ -46,9 +56,9 @@ func (s *Service) LockAccount(ctx context.Context, staff, target *User, locked b
 	if staff.ID == target.ID && locked {
 		return errLockSelf
 	}
-	store, ok := s.users.(UserStore)
-	if !ok {
-		return errUsersNotKept
+	store, err := s.keptUsers()
+	if err != nil {
+		return err
 	}
 	if err := LockAccount(ctx, store, s.store, target, locked, staff.Username, s.now()); err != nil {
 		return err

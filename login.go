@@ -24,13 +24,13 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, current *Us
 		return nil, err
 	}
 	if current == nil {
-		return s.beginLogin(w, r, nil, nil)
+		return s.beginLogin(w, r, nil, nil, "")
 	}
 	passkeys, err := s.store.UserPasskeys(r.Context(), current.ID)
 	if err != nil {
 		return nil, err
 	}
-	return s.beginLogin(w, r, current, passkeys)
+	return s.beginLogin(w, r, current, passkeys, "")
 }
 
 // BeginUsernameLogin starts a login for the user named username, listing
@@ -63,8 +63,8 @@ func (s *Service) BeginUsernameLogin(w http.ResponseWriter, r *http.Request, use
 // beginLogin begins a login: for user with their enabled passkeys listed
 // (a re-authentication, or a username-first login), or a discoverable one
 // when user is nil. Without an enabled passkey to list, a username-first
-// login (fakeFor, the name) lists fake ones instead.
-func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, user *User, passkeys []*Passkey, fakeFor ...string) (*protocol.CredentialAssertion, error) {
+// login (fakeFor, the name; "" for any other) lists fake ones instead.
+func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, user *User, passkeys []*Passkey, fakeFor string) (*protocol.CredentialAssertion, error) {
 	ctx := r.Context()
 	st := &ceremonyState{kind: kindLogin, expiresAt: s.now().Add(s.cfg.CeremonyTTL)}
 	opts := []webauthn.LoginOption{
@@ -86,8 +86,8 @@ func (s *Service) beginLogin(w http.ResponseWriter, r *http.Request, user *User,
 		// no credential answers without one.
 		assertion, sd, err = s.webauthn.BeginLogin(&webauthnUser{user: user, creds: creds}, opts...)
 		st.userID = user.ID
-	case len(fakeFor) > 0:
-		fake, ferr := s.fakeDescriptors(ctx, fakeFor[0])
+	case fakeFor != "":
+		fake, ferr := s.fakeDescriptors(ctx, fakeFor)
 		if ferr != nil {
 			return nil, ferr
 		}

@@ -30,6 +30,8 @@ type views struct {
 	pages  map[string]map[string]*template.Template
 	files  fs.FS
 	hashes map[string]string
+	// languages are the catalog's, for every page's switch.
+	languages []string
 	// scriptMessages are, by language tag, the translations of the texts
 	// the scripts say: a JSON object of English to translation, which
 	// each page carries (meta passkeyd-messages).
@@ -76,7 +78,8 @@ func newViews(messages *locale.Catalog) (*views, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, lang := range messages.Languages() {
+	v.languages = messages.Languages()
+	for _, lang := range v.languages {
 		translations := messages.Translations(lang)
 		scripts := map[string]string{}
 		for _, t := range scriptTexts {
@@ -240,7 +243,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name s
 	s.withSignal(w, r, &p)
 	l := s.deps.Passkeys.Localizer(r)
 	p.Path = r.URL.RequestURI()
-	p.Languages = s.deps.Passkeys.Messages().Languages()
+	p.Languages = s.views.languages
 	p.ScriptMessages = s.views.scriptMessages[l.Lang()]
 	var buf bytes.Buffer
 	if err := s.views.pages[l.Lang()][name].ExecuteTemplate(&buf, "layout", p); err != nil {

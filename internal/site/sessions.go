@@ -39,9 +39,9 @@ func (s *Site) renderSessionsPage(w http.ResponseWriter, r *http.Request, u *pas
 		return
 	}
 	p.Title, p.Flash, p.Sessions, p.CodesLeft, p.StepUp = msg("Sessions and security"), s.popFlash(w, r), list, left, true
-	// signal.js tells the browser the user's names, as they may have
-	// just changed them here.
-	p.Scripts = []string{"passkey.js", "reauth.js", "signal.js"}
+	// The page signals the user's names, as they may have just changed
+	// them here.
+	p.Scripts, p.Signal = []string{"passkey.js", "reauth.js"}, true
 	s.render(w, r, status, "sessions", p)
 }
 
