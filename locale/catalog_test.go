@@ -17,7 +17,7 @@ import (
 
 // The places the product says things, from this package's directory.
 var (
-	goDirs       = []string{"..", "../internal/site"}
+	goDirs       = []string{"..", "../internal/site", "."}
 	templateGlob = "../internal/site/templates/*.html"
 	scriptGlobs  = []string{"../static/*.js", "../internal/site/static/*.js"}
 )

@@ -21,6 +21,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -157,15 +158,13 @@ func (c *Catalog) Localizer(lang string) *Localizer {
 }
 
 func (c *Catalog) localizer(tag language.Tag) *Localizer {
-	base, _ := tag.Base()
-	return &Localizer{tag: tag, lang: base.String(), l: i18n.NewLocalizer(c.bundle, tag.String())}
+	return &Localizer{tag: tag, l: i18n.NewLocalizer(c.bundle, tag.String())}
 }
 
 // Localizer speaks one language.
 type Localizer struct {
-	tag  language.Tag
-	lang string
-	l    *i18n.Localizer
+	tag language.Tag
+	l   *i18n.Localizer
 }
 
 // Lang is the language's tag, for <html lang> and Content-Language.
@@ -194,44 +193,50 @@ func (l *Localizer) T(english string, data any) string {
 // language without the text.
 func English(english string, data any) string { return fill(english, data) }
 
-// Join joins the sentences of one message as the language does: with a
-// space in English, without one in Japanese.
+// Join joins the sentences of one message as their script does: with a
+// space after a Latin full stop, without one after an ideographic one
+// (。！？), as Japanese and Chinese write.
 func (l *Localizer) Join(sentences []string) string {
-	if l != nil && l.lang == "ja" {
-		return strings.Join(sentences, "")
+	var b strings.Builder
+	for i, s := range sentences {
+		if i > 0 && !strings.HasSuffix(sentences[i-1], "。") && !strings.HasSuffix(sentences[i-1], "！") && !strings.HasSuffix(sentences[i-1], "？") {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
 	}
-	return strings.Join(sentences, " ")
+	return b.String()
 }
 
-// fill fills in english's {{.Field}}s without a catalog.
+// fill fills in english's {{.Field}}s without a catalog, as go-i18n
+// does (a text/template).
 func fill(english string, data any) string {
 	if data == nil || !strings.Contains(english, "{{") {
 		return english
 	}
-	s, err := i18n.NewLocalizer(i18n.NewBundle(language.English)).Localize(&i18n.LocalizeConfig{
-		DefaultMessage: &i18n.Message{ID: english, Other: english},
-		TemplateData:   data,
-	})
+	t, err := template.New("").Parse(english)
 	if err != nil {
 		return english
 	}
-	return s
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return english
+	}
+	return b.String()
 }
 
 // Date writes t's day as the language does: "5 Dec 2026" or
-// "2026年12月5日".
+// "2026年12月5日". The layout (Go's, of 2 January 2006) is a text of the
+// catalog like any other, so a language's file says how it writes dates.
 func (l *Localizer) Date(t time.Time) string {
-	if l != nil && l.lang == "ja" {
-		return t.Format("2006年1月2日")
-	}
-	return t.Format("2 Jan 2006")
+	return t.Format(l.T(msg("2 Jan 2006"), nil))
 }
 
 // DateTime writes t's day and minute as the language does:
 // "5 Dec 2026 10:35" or "2026年12月5日 10:35".
 func (l *Localizer) DateTime(t time.Time) string {
-	if l != nil && l.lang == "ja" {
-		return t.Format("2006年1月2日 15:04")
-	}
-	return t.Format("2 Jan 2006 15:04")
+	return t.Format(l.T(msg("2 Jan 2006 15:04"), nil))
 }
+
+// msg marks an English text of this package, for the catalog's tests to
+// find; it returns the text.
+func msg(english string) string { return english }
