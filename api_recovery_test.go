@@ -3,6 +3,7 @@ package passkeyd_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -152,6 +153,22 @@ func TestLoginLink(t *testing.T) {
 	w.h.client().mustError(t, http.StatusBadRequest, "invalid_link", "POST", "/api/login/link", linkBody(token))
 	w.clock.Advance(passkeyd.LoginLinkTTL + time.Second)
 	w.h.client().mustError(t, http.StatusBadRequest, "invalid_link", "POST", "/api/login/link", linkBody(expired))
+	// One link, opened eight times at once: one login.
+	racy, err := w.h.svc.NewLoginLink(t.Context(), u, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		wg.Go(func() {
+			statuses[i], _ = w.h.client().do(t, "POST", "/api/login/link", linkBody(racy))
+		})
+	}
+	wg.Wait()
+	if n := slices.Index(statuses, http.StatusOK); n < 0 || slices.Contains(statuses[n+1:], http.StatusOK) || slices.ContainsFunc(statuses, func(s int) bool { return s != http.StatusOK && s != http.StatusBadRequest }) {
+		t.Errorf("one link used at once eight times: %v, want one 200 and the rest 400", statuses)
+	}
 	events := strings.Join(w.h.events(t, u.ID), "\n")
 	if !strings.Contains(events, "login_link_created ok") || !strings.Contains(events, "login ok login_link") {
 		t.Errorf("audit log:\n%s", events)
